@@ -1,0 +1,1 @@
+"""kiebot: a Telegram bot that sells and runs KIE.ai generation models."""

@@ -1,0 +1,79 @@
+"""All settings in one place, read from the environment or `.env`.
+
+Every outside URL is a setting so that tests, the emulator and self-hosted
+servers can stand in for the real services.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/kiebot.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    kie_api_key: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    kie_api_base: str = "https://api.kie.ai"
+    kie_upload_base: str = "https://kieai.redpandaai.co"
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    default_language: str = "ru"
+    welcome_bonus: int = Field(default=100, ge=0)
+    price_markup: Decimal = Field(default=Decimal("2"), gt=0)
+    max_active_per_user: int = Field(default=3, ge=1)
+
+    catalog_path: Path | None = None
+    # Public https base of this deployment; KIE callbacks go to <public_url>/kie/callback.
+    public_url: str | None = None
+    # Divides every KIE polling interval: tests and dry runs against the emulator go faster.
+    kie_poll_speedup: float = Field(default=1.0, gt=0)
+    # How often the job worker looks for work, in seconds.
+    worker_interval: float = Field(default=1.0, gt=0)
+    # The least time between two edits of one chat's status messages (Telegram allows ~1 msg/s per chat).
+    status_edit_interval: float = Field(default=3.0, ge=0)
+    # An uploaded KIE file is re-uploaded after this many hours (KIE keeps uploads 1-3 days).
+    upload_ttl_hours: float = Field(default=20.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(" ", "").split(",") if part]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        value = value.lower()
+        if value not in ("ru", "en"):
+            raise ValueError("DEFAULT_LANGUAGE must be 'ru' or 'en'")
+        return value
+
+    @field_validator("telegram_api_base", "kie_api_base", "kie_upload_base")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def missing_secrets(self) -> list[str]:
+        """Names of the settings `kiebot run` cannot start without."""
+        missing = []
+        if not self.bot_token or not self.bot_token.get_secret_value().strip():
+            missing.append("BOT_TOKEN")
+        if not self.kie_api_key or not self.kie_api_key.get_secret_value().strip():
+            missing.append("KIE_API_KEY")
+        return missing
+
+    @property
+    def callback_url(self) -> str | None:
+        return f"{self.public_url.rstrip('/')}/kie/callback" if self.public_url else None
