@@ -1,0 +1,3 @@
+from kiebot.cli import main
+
+raise SystemExit(main())

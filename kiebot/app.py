@@ -1,0 +1,84 @@
+"""Running the bot: long polling plus the job worker, stopped cleanly on SIGTERM/SIGINT.
+
+On a stop the bot stops taking updates, lets running handlers finish, and leaves every job in the
+database; the next start picks them up.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import suppress
+
+from aiogram import Bot, Dispatcher
+
+from kiebot.bot.factory import create_bot, create_dispatcher, register_commands
+from kiebot.bot.i18n import Translator
+from kiebot.bot.notifier import TelegramNotifier
+from kiebot.catalog import Catalog
+from kiebot.config import Settings
+from kiebot.engine import Engine
+from kiebot.kie.client import KieClient
+from kiebot.store import db
+from kiebot.store.fsm import SqlStorage
+
+log = logging.getLogger(__name__)
+
+
+class App:
+    """Everything one bot process runs, built from settings; tests start and stop it in-process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalog = Catalog.load(settings.catalog_path)
+        self.translator = Translator(settings.default_language)
+        self.engine_db = db.create_engine(settings.database_url)
+        self.sessionmaker = db.session_factory(self.engine_db)
+        assert settings.kie_api_key is not None
+        self.kie = KieClient(settings.kie_api_base, settings.kie_upload_base, settings.kie_api_key.get_secret_value())
+        self.bot: Bot = create_bot(settings)
+        self.dispatcher: Dispatcher = create_dispatcher(
+            settings, storage=SqlStorage(self.sessionmaker), sessionmaker=self.sessionmaker,
+            translator=self.translator, catalog=self.catalog, kie=self.kie,
+        )
+        self.notifier = TelegramNotifier(self.bot, self.sessionmaker, self.catalog, self.translator, settings)
+        self.engine = Engine(sessionmaker=self.sessionmaker, kie=self.kie, catalog=self.catalog,
+                             notifier=self.notifier, settings=settings)
+        self.stop_event = asyncio.Event()
+
+    async def run(self) -> None:
+        try:
+            await register_commands(self.bot, self.translator)
+        except Exception as exc:  # a menu we could not set must not keep the bot down
+            log.warning("could not register the command menu: %s", type(exc).__name__)
+        worker = asyncio.create_task(self.engine.run(self.stop_event), name="job-worker")
+        try:
+            await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False,
+                                                allowed_updates=self.dispatcher.resolve_used_update_types())
+        finally:
+            self.stop_event.set()
+            await worker
+            await self.close()
+
+    async def stop(self) -> None:
+        """Stop taking updates; `run` then finishes the handlers under way and the worker's current step."""
+        self.stop_event.set()
+        with suppress(RuntimeError):  # polling had not started yet
+            await self.dispatcher.stop_polling()
+
+    async def close(self) -> None:
+        await self.kie.close()
+        await self.bot.session.close()
+        await self.dispatcher.storage.close()
+        await self.engine_db.dispose()
+
+
+async def run_bot(settings: Settings) -> None:
+    app = App(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(app.stop()))
+    me = await app.bot.get_me()
+    log.info("kiebot started as @%s with %d models", me.username, len(app.catalog.models))
+    await app.run()
+    log.info("kiebot stopped")

@@ -1,0 +1,1 @@
+"""The Telegram side: aiogram routers, keyboards, middlewares, texts. UI only."""

@@ -1,0 +1,63 @@
+"""Factories for the Bot and the Dispatcher: no module-level Bot, routers built per dispatcher."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.strategy import FSMStrategy
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+
+from kiebot.bot.handlers import build_routers
+from kiebot.bot.i18n import LANGUAGES, Translator
+from kiebot.bot.middlewares import DbSessionMiddleware, FloodControl, UserMiddleware
+from kiebot.config import Settings
+
+COMMANDS = ("start", "models", "balance", "history", "language", "help", "cancel")
+
+
+def create_bot(settings: Settings) -> Bot:
+    assert settings.bot_token is not None
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session.middleware(FloodControl())
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_dispatcher(settings: Settings, *, storage: BaseStorage, sessionmaker: Any, translator: Translator,
+                      **deps: Any) -> Dispatcher:
+    """`deps` (catalog, kie, …) reach handlers by parameter name."""
+    dp = Dispatcher(
+        storage=storage,
+        fsm_strategy=FSMStrategy.USER_IN_CHAT,
+        # One update at a time per user: parts of a long text must not race each other.
+        events_isolation=SimpleEventIsolation(),
+        settings=settings,
+        sessionmaker=sessionmaker,
+        translator=translator,
+        **deps,
+    )
+    for observer in (dp.message, dp.callback_query):
+        observer.outer_middleware(DbSessionMiddleware(sessionmaker))
+        observer.outer_middleware(UserMiddleware(settings, translator))
+    dp.callback_query.middleware(CallbackAnswerMiddleware())
+    dp.include_routers(*build_routers())
+    return dp
+
+
+async def register_commands(bot: Bot, translator: Translator) -> None:
+    """The command menu, in Russian and English (and the default language for everyone else)."""
+    for lang in LANGUAGES:
+        commands = [BotCommand(command=c, description=translator.get(lang, f"cmd-{c}")) for c in COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)
+    default = [BotCommand(command=c, description=translator.get(translator.default_language, f"cmd-{c}")) for c in COMMANDS]
+    await bot.set_my_commands(default, scope=BotCommandScopeDefault())

@@ -1,0 +1,61 @@
+"""Fluent texts in Russian and English. No user-facing string lives in Python code."""
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Callable
+
+from fluent.runtime import FluentBundle, FluentResource
+
+LANGUAGES = ("ru", "en")
+Translate = Callable[..., str]
+
+
+class Translator:
+    def __init__(self, default_language: str = "ru") -> None:
+        self.default_language = default_language
+        self._bundles = {lang: _load_bundle(lang) for lang in LANGUAGES}
+
+    def get(self, lang: str, key: str, **params: Any) -> str:
+        bundle = self._bundles.get(lang) or self._bundles[self.default_language]
+        if not bundle.has_message(key):
+            bundle = self._bundles["en"]
+        message = bundle.get_message(key)
+        if message.value is None:
+            raise KeyError(f"text {key!r} has no value")
+        text, errors = bundle.format_pattern(message.value, params)
+        if errors:
+            raise ValueError(f"text {key!r}: {errors}")
+        return text
+
+    def bind(self, lang: str) -> Translate:
+        """A `tr(key, **params)` for one language, handed to handlers."""
+        def tr(key: str, **params: Any) -> str:
+            return self.get(lang, key, **params)
+
+        return tr
+
+    def keys(self, lang: str) -> set[str]:
+        return set(self._bundles[lang]._messages)
+
+    def resolve_language(self, chosen: str | None, telegram_code: str | None) -> str:
+        """The user's own choice, then Telegram's language_code, then the default."""
+        if chosen in LANGUAGES:
+            return chosen
+        code = (telegram_code or "").split("-")[0].lower()
+        if code in LANGUAGES:
+            return code
+        # Users of Russian-speaking locales expect Russian; everyone else gets English.
+        if code in ("uk", "be", "kk", "uz", "ky", "tg"):
+            return "ru"
+        return "en" if code else self.default_language
+
+
+@lru_cache(maxsize=None)
+def _load_bundle(lang: str) -> FluentBundle:
+    bundle = FluentBundle([lang], use_isolating=False)
+    folder = resources.files("kiebot.bot").joinpath("locales", lang)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".ftl"):
+            bundle.add_resource(FluentResource(entry.read_text(encoding="utf-8")))
+    return bundle

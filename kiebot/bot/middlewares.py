@@ -1,0 +1,107 @@
+"""Update middlewares (one DB session per update, the user and their language) and the
+outgoing request middleware that honours Telegram's flood limits."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+from aiogram.types import TelegramObject, User as TgUser
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kiebot.bot.i18n import Translator
+from kiebot.config import Settings
+from kiebot.store.users import get_or_create_user
+
+log = logging.getLogger(__name__)
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class DbSessionMiddleware(BaseMiddleware):
+    """One unit of work per update: committed when the handler returns, rolled back when it raises."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.sessionmaker() as session:
+            data["session"] = session
+            try:
+                result = await handler(event, data)
+            except Exception:
+                await session.rollback()
+                raise
+            await session.commit()
+            return result
+
+
+class UserMiddleware(BaseMiddleware):
+    """Get-or-create the user row, then pick the language: the user's choice, Telegram's, the default."""
+
+    def __init__(self, settings: Settings, translator: Translator) -> None:
+        self.settings = settings
+        self.translator = translator
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user: TgUser | None = data.get("event_from_user")
+        if tg_user is None or tg_user.is_bot:
+            return await handler(event, data)
+        session: AsyncSession = data["session"]
+        user, created = await get_or_create_user(
+            session,
+            tg_user.id,
+            username=tg_user.username,
+            first_name=tg_user.first_name,
+            welcome_bonus=self.settings.welcome_bonus,
+        )
+        if user.blocked_bot:  # they are back: deliveries may go to them again
+            user.blocked_bot = False
+        lang = self.translator.resolve_language(user.language, tg_user.language_code)
+        data.update(user=user, user_created=created, lang=lang, tr=self.translator.bind(lang))
+        data["is_admin"] = tg_user.id in self.settings.admin_ids
+        return await handler(event, data)
+
+
+class FloodControl(BaseRequestMiddleware):
+    """Spaces outgoing calls to stay under Telegram's global limit and waits exactly `retry_after` on 429.
+
+    Process-local: with several replicas each one gets its share (see RATE_* settings later).
+    """
+
+    def __init__(self, per_second: float = 25.0, max_retries: int = 3) -> None:
+        self.interval = 1.0 / per_second
+        self.max_retries = max_retries
+        self._next_slot = 0.0
+        self._lock = asyncio.Lock()
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        for attempt in range(self.max_retries + 1):
+            await self._wait_for_slot()
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt == self.max_retries:
+                    raise
+                log.warning("Telegram flood control on %s: waiting %s s", method.__api_method__, exc.retry_after)
+                await asyncio.sleep(exc.retry_after)
+        raise AssertionError("unreachable")
+
+    async def _wait_for_slot(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            delay = self._next_slot - now
+            self._next_slot = max(now, self._next_slot) + self.interval
+        if delay > 0:
+            await asyncio.sleep(delay)

@@ -1,0 +1,221 @@
+"""The engine's Telegram adapter: the status message, result delivery, input downloads, operator alerts."""
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from datetime import datetime, timezone
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlparse
+
+import aiohttp
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNotFound
+from aiogram.types import (
+    BufferedInputFile,
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+    Message,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kiebot.bot.i18n import Translator
+from kiebot.bot.status import status_text
+from kiebot.catalog import Catalog, ModelSpec
+from kiebot.config import Settings
+from kiebot.engine.ports import RecipientGone
+from kiebot.store import jobs as job_repo
+from kiebot.store.models import Job, JobState, User
+
+log = logging.getLogger(__name__)
+ALBUM_SIZE = 10  # sendMediaGroup takes 2-10 items
+UPLOAD_LIMITS = {"photo": 10 * 1024 * 1024, "other": 50 * 1024 * 1024}
+EXTENSIONS = {
+    "photo": {".png", ".jpg", ".jpeg", ".webp"},
+    "video": {".mp4", ".mov", ".webm"},
+    "audio": {".mp3", ".wav", ".m4a", ".ogg", ".flac", ".aac"},
+}
+INPUT_MEDIA = {"photo": InputMediaPhoto, "video": InputMediaVideo, "audio": InputMediaAudio, "document": InputMediaDocument}
+
+
+class TelegramNotifier:
+    def __init__(self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], catalog: Catalog,
+                 translator: Translator, settings: Settings) -> None:
+        self.bot = bot
+        self.sessionmaker = sessionmaker
+        self.catalog = catalog
+        self.translator = translator
+        self.settings = settings
+
+    # --- status message --------------------------------------------------------------------------
+    async def show_status(self, job: Job, *, final: bool = False) -> None:
+        async with self.sessionmaker() as session:
+            ahead = None
+            if job.state == JobState.WAITING and await job_repo.count_active(session, job.user_id) >= self.settings.max_active_per_user:
+                ahead = await job_repo.position_in_line(session, job)
+            text = status_text(self.translator.bind(job.language), job.language, job, self.catalog.get(job.model_id), ahead)
+            if text == job.status_text:
+                return
+            if not await self._edit_slot(session, job.chat_id, final):
+                return
+            message_id = await self._put_status(job, text)
+            await job_repo.update_job(session, job.id, None, status_text=text, status_message_id=message_id)
+            await session.commit()
+        job.status_text, job.status_message_id = text, message_id
+
+    async def _edit_slot(self, session: AsyncSession, chat_id: int, final: bool) -> bool:
+        """At most one status edit per STATUS_EDIT_INTERVAL per chat; a final one waits for its turn."""
+        interval = self.settings.status_edit_interval
+        for _ in range(20 if final else 1):
+            if await job_repo.try_take_edit_slot(session, chat_id, _now(), interval):
+                await session.commit()
+                return True
+            if final:
+                await asyncio.sleep(max(interval / 4, 0.05))
+        return final
+
+    async def _put_status(self, job: Job, text: str) -> int | None:
+        try:
+            if job.status_message_id:
+                try:
+                    await self.bot.edit_message_text(text=text, chat_id=job.chat_id, message_id=job.status_message_id)
+                    return job.status_message_id
+                except TelegramBadRequest as exc:
+                    if "message is not modified" in exc.message:
+                        return job.status_message_id
+                    if "not found" not in exc.message:
+                        raise
+            sent = await self.bot.send_message(job.chat_id, text)
+            return sent.message_id
+        except TelegramForbiddenError:
+            await self._mark_blocked(job.user_id)
+            return job.status_message_id
+
+    # --- results --------------------------------------------------------------------------------
+    async def deliver(self, job: Job, urls: list[str]) -> list[dict[str, Any]]:
+        model = self.catalog.get(job.model_id)
+        tr = self.translator.bind(job.language)
+        caption = tr("result-caption", model=html.escape(model.name(job.language) if model else job.model_id), job=job.id)
+        if not urls:
+            raise RuntimeError("KIE reported success without result URLs")
+        kind = media_kind(model, urls[0])
+        try:
+            if len(urls) == 1:
+                return [await self._send_one(job.chat_id, kind, urls[0], caption)]
+            return await self._send_album(job.chat_id, kind, urls, caption)
+        except TelegramForbiddenError as exc:
+            await self._mark_blocked(job.user_id)
+            raise RecipientGone(str(exc)) from exc
+
+    async def _send_album(self, chat_id: int, kind: str, urls: list[str], caption: str) -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+        for start in range(0, len(urls), ALBUM_SIZE):
+            chunk = urls[start : start + ALBUM_SIZE]
+            if len(chunk) == 1:
+                sent.append(await self._send_one(chat_id, kind, chunk[0], caption))
+                continue
+            media = [INPUT_MEDIA[kind](media=url, caption=caption if i == 0 else None) for i, url in enumerate(chunk)]
+            try:
+                messages = await self.bot.send_media_group(chat_id, media=media)
+                sent += [_sent_file(m) for m in messages]
+            except TelegramBadRequest as exc:  # Telegram could not fetch a URL: send them one by one
+                log.info("album by URL refused (%s); sending files one by one", exc.message)
+                for url in chunk:
+                    sent.append(await self._send_one(chat_id, kind, url, caption))
+        return sent
+
+    async def _send_one(self, chat_id: int, kind: str, url: str, caption: str) -> dict[str, Any]:
+        """By URL first; if Telegram cannot fetch it, download and upload; if too big, a document; then a link."""
+        try:
+            return _sent_file(await self._send(chat_id, kind, url, caption))
+        except TelegramBadRequest as exc:
+            log.info("send by URL refused (%s); uploading the file", exc.message)
+        data = await _download(url)
+        if data is None:
+            return await self._send_link(chat_id, url, caption)
+        name = PurePosixPath(urlparse(url).path).name or "result"
+        if kind == "photo" and len(data) > UPLOAD_LIMITS["photo"]:
+            kind = "document"
+        if len(data) > UPLOAD_LIMITS["other"]:
+            return await self._send_link(chat_id, url, caption)
+        try:
+            return _sent_file(await self._send(chat_id, kind, BufferedInputFile(data, name), caption))
+        except TelegramBadRequest:
+            if kind == "document":
+                return await self._send_link(chat_id, url, caption)
+            return _sent_file(await self._send(chat_id, "document", BufferedInputFile(data, name), caption))
+
+    async def _send(self, chat_id: int, kind: str, media: Any, caption: str) -> Message:
+        if kind == "photo":
+            return await self.bot.send_photo(chat_id, media, caption=caption)
+        if kind == "video":
+            return await self.bot.send_video(chat_id, media, caption=caption)
+        if kind == "audio":
+            return await self.bot.send_audio(chat_id, media, caption=caption)
+        return await self.bot.send_document(chat_id, media, caption=caption)
+
+    async def _send_link(self, chat_id: int, url: str, caption: str) -> dict[str, Any]:
+        message = await self.bot.send_message(chat_id, f"{caption}\n{html.escape(url)}")
+        return {"type": "link", "url": url, "message_id": message.message_id}
+
+    # --- the rest ---------------------------------------------------------------------------------
+    async def download(self, file_id: str) -> bytes:
+        try:
+            buffer = await self.bot.download(file_id)
+        except (TelegramBadRequest, TelegramNotFound) as exc:
+            raise RecipientGone(f"input file no longer available: {exc.message}") from exc
+        assert buffer is not None
+        return buffer.read()
+
+    async def alert_operators(self, text: str) -> None:
+        log.error("operator alert: %s", text)
+        for admin_id in self.settings.admin_ids:
+            try:
+                await self.bot.send_message(admin_id, "⚠️ " + html.escape(text))
+            except Exception as exc:  # an unreachable admin must not stop the others
+                log.warning("could not alert admin %s: %s", admin_id, type(exc).__name__)
+
+    async def _mark_blocked(self, user_id: int) -> None:
+        async with self.sessionmaker() as session:
+            user = await session.get(User, user_id)
+            if user is not None:
+                user.blocked_bot = True
+                await session.commit()
+
+
+def media_kind(model: ModelSpec | None, url: str) -> str:
+    """How to send a result: by its file extension, else by the model's category."""
+    suffix = PurePosixPath(urlparse(url).path).suffix.lower()
+    for kind, extensions in EXTENSIONS.items():
+        if suffix in extensions:
+            return kind
+    category = model.category if model else ""
+    return {"image": "photo", "video": "video", "audio": "audio"}.get(category, "document")
+
+
+def _sent_file(message: Message) -> dict[str, Any]:
+    for kind in ("video", "audio", "document", "animation", "voice"):
+        item = getattr(message, kind)
+        if item is not None:
+            return {"type": kind, "file_id": item.file_id, "message_id": message.message_id}
+    if message.photo:
+        return {"type": "photo", "file_id": message.photo[-1].file_id, "message_id": message.message_id}
+    return {"type": "message", "message_id": message.message_id}
+
+
+async def _download(url: str) -> bytes | None:
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as http:
+            async with http.get(url) as response:
+                response.raise_for_status()
+                return await response.read()
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        log.warning("could not download a result: %s", type(exc).__name__)
+        return None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

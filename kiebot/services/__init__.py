@@ -1,0 +1,1 @@
+"""Business rules: the wizard, quotes, starting generations. No aiogram, no HTTP here."""
