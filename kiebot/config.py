@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     upload_ttl_hours: float = Field(default=20.0, gt=0)
     log_level: str = "INFO"
 
+    @field_validator("bot_token", "kie_api_key", "catalog_path", "public_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`NAME=` in .env (as in .env.example) means "not set"."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
