@@ -1,0 +1,5 @@
+"""The model catalogue: data (data/catalog.json), JSON Schema → form fields, price rules. Pure: no I/O but loading."""
+from kiebot.catalog.fields import FieldKind, FieldSpec
+from kiebot.catalog.model import Catalog, CatalogError, ModelSpec
+
+__all__ = ["Catalog", "CatalogError", "FieldKind", "FieldSpec", "ModelSpec"]

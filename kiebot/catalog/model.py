@@ -1,0 +1,186 @@
+"""The catalogue: offered models (`ModelSpec`), their form fields and price rules, as loaded data.
+
+The shipped `data/catalog.json` is built by `scripts/build_catalog.py`; an operator may change it at run time with an
+override file (`CATALOG_PATH`), described in `apply_override` and docs/catalog-override.md.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kiebot.catalog.fields import FieldSpec, build_fields
+
+SLUG_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+SLUG_MAX = 40
+HIDDEN_REASON = "hidden by CATALOG_PATH"
+UNITS = frozenset({
+    "per image", "per request", "per video", "per second", "per 1000 chars", "per megapixel",
+    "per 4 images", "per 6 images",
+})
+# Shorter spellings of the task words in model ids, so that slugs stay short (`m_<slug>` deep links).
+_SLUG_WORDS = (
+    ("text-to-image", "t2i"), ("image-to-image", "i2i"), ("text-to-video", "t2v"), ("image-to-video", "i2v"),
+    ("video-to-video", "v2v"), ("text-to-speech", "tts"), ("speech-to-video", "s2v"),
+    ("reference-to-video", "r2v"), ("text-to-dialogue", "t2d"),
+)
+
+
+class CatalogError(Exception):
+    """The catalogue or its override file is unusable; the message says why (shown to the operator)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSpec:
+    id: str
+    slug: str
+    category: str
+    task: str
+    vendor: str
+    schema: dict[str, Any]
+    fields: tuple[FieldSpec, ...]
+    pricing: tuple[dict[str, Any], ...]  # rules that can match the schema
+    typical_seconds: int
+    callback_required: bool = False
+    max_media_seconds: int | None = None  # per-second prices driven by an input file: the most we hold for
+    length_field: str | None = None  # the input file whose length drives a per-second price
+    names: dict[str, str] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # why the form differs from the schema, per field
+
+    def name(self, lang: str) -> str:
+        return self.names.get(lang) or self.names.get("en") or self.id
+
+    def description(self, lang: str) -> str:
+        return self.descriptions.get(lang) or self.descriptions.get("en") or ""
+
+    def field(self, name: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def has_field(self, name: str) -> bool:
+        return any(spec.name == name for spec in self.fields)
+
+
+# --- slugs --------------------------------------------------------------------------------------
+def base_slug(model_id: str) -> str:
+    """`google/nano-banana-edit` → `google-nano-banana-edit`, `kling-2.6/text-to-video` → `kling-2_6-t2v`."""
+    slug = model_id.lower()
+    for words, short in _SLUG_WORDS:
+        slug = slug.replace(words, short)
+    slug = slug.replace("/", "-").replace(".", "_")
+    slug = re.sub(r"[^a-z0-9_-]+", "-", slug)
+    slug = re.sub(r"-{2,}", "-", slug).strip("-_")
+    return slug[:SLUG_MAX].rstrip("-_") or "model"
+
+
+def unique_slug(model_id: str, taken: set[str]) -> str:
+    """The base slug, or with `-2`, `-3`… when taken (callers go through ids in a fixed order)."""
+    base = base_slug(model_id)
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        suffix = f"-{n}"
+        slug = base[: SLUG_MAX - len(suffix)] + suffix
+    return slug
+
+
+# --- building ModelSpec from a catalog entry ------------------------------------------------------
+def model_from_entry(entry: dict[str, Any]) -> ModelSpec:
+    schema = entry["input_schema"]
+    texts = entry.get("texts") or {}
+    form = entry.get("form") or {}
+    return ModelSpec(
+        id=entry["id"],
+        slug=entry["slug"],
+        category=entry["category"],
+        task=entry["task"],
+        vendor=entry.get("vendor") or "",
+        schema=schema,
+        fields=build_fields(schema, texts, form),
+        pricing=tuple(r for r in entry.get("pricing") or [] if rule_can_match(r, schema)),
+        typical_seconds=int(entry.get("typical_seconds") or 60),
+        callback_required=bool(entry.get("callback_required")),
+        max_media_seconds=entry.get("max_media_seconds"),
+        length_field=entry.get("length_field"),
+        names=dict(entry.get("name") or {}),
+        descriptions=dict(entry.get("description") or {}),
+        notes={k: str(v.get("reason", "")) for k, v in form.items()},
+    )
+
+
+def rule_can_match(rule: dict[str, Any], schema: dict[str, Any]) -> bool:
+    """False for price rows naming a value the schema does not accept (a KIE doc issue, e.g. duration '15')."""
+    props = schema.get("properties") or {}
+    for key, wanted in (rule.get("when") or {}).items():
+        if key.startswith("x-"):
+            continue
+        prop = props.get(key)
+        if prop is None:
+            return False
+        if "enum" in prop and not any(same_value(wanted, option) for option in prop["enum"]):
+            return False
+    return True
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality as the schema types it: booleans only equal booleans; numbers compare as numbers, "5" ≠ 5."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return Decimal(str(a)) == Decimal(str(b))
+    return type(a) is type(b) and a == b
+
+
+# --- the catalogue ---------------------------------------------------------------------------------
+class Catalog:
+    def __init__(self, data: dict[str, Any], hidden: tuple[str, ...] = ()) -> None:
+        self._data = data
+        self.models: tuple[ModelSpec, ...] = tuple(model_from_entry(e) for e in data["models"])
+        self.excluded: tuple[tuple[str, str], ...] = tuple(
+            [(e["id"], e["reason"]) for e in data.get("excluded") or []] + [(mid, HIDDEN_REASON) for mid in hidden]
+        )
+        self._by_id = {m.id: m for m in self.models}
+        self._by_slug = {m.slug: m for m in self.models}
+
+    @classmethod
+    def load(cls, override: Path | None = None) -> Catalog:
+        """The shipped catalogue, changed by the operator's override file when one is given."""
+        data = json.loads(resources.files("kiebot.catalog").joinpath("data/catalog.json").read_text("utf-8"))
+        hidden: tuple[str, ...] = ()
+        if override is not None:
+            from kiebot.catalog.override import apply_override, read_override
+
+            data, hidden = apply_override(data, read_override(Path(override)))
+        return cls(data, hidden)
+
+    def get(self, model_id: str) -> ModelSpec | None:
+        return self._by_id.get(model_id)
+
+    def by_slug(self, slug: str) -> ModelSpec | None:
+        return self._by_slug.get(slug)
+
+    def categories(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.category for m in self.models))
+
+    def tasks(self, category: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.task for m in self.models if m.category == category))
+
+    def models_in(self, category: str, task: str | None = None) -> tuple[ModelSpec, ...]:
+        return tuple(m for m in self.models if m.category == category and (task is None or m.task == task))
+
+    def category_label(self, category: str, lang: str) -> str:
+        return self._label("categories", category, lang)
+
+    def task_label(self, task: str, lang: str) -> str:
+        return self._label("tasks", task, lang)
+
+    def _label(self, group: str, key: str, lang: str) -> str:
+        texts = (self._data.get(group) or {}).get(key) or {}
+        return texts.get(lang) or texts.get("en") or key.replace("-", " ").capitalize()

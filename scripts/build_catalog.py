@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Build kiebot/catalog/data/catalog.json from KIE's model list and the translated texts.
+
+    python scripts/build_catalog.py [--source ../shared/kie/kie-models.json] [--texts scripts/catalog_texts.json]
+
+Offered: every market model with a price in KIE's table; the others are listed under `excluded` with the reason.
+Texts fall back to English (the model title, the schema description, a label made from the field name) when
+scripts/catalog_texts.json or one of its entries is missing; the script prints how many texts were missing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kiebot.catalog.fields import is_bot_filled  # noqa: E402
+from kiebot.catalog.model import unique_slug  # noqa: E402
+
+DEFAULT_SOURCE = ROOT.parent / "shared" / "kie" / "kie-models.json"
+DEFAULT_TEXTS = ROOT / "scripts" / "catalog_texts.json"
+OUTPUT = ROOT / "kiebot" / "catalog" / "data" / "catalog.json"
+NO_PRICE = "no price in KIE's pricing table"
+LANGS = ("en", "ru")
+
+# Rough generation times for the progress estimate (seconds), by category and then task.
+TYPICAL_SECONDS = {"image": 20, "video": 180, "audio": 30}
+TYPICAL_BY_TASK = {
+    "upscale": 60, "background-removal": 10, "video-extend": 120, "lip-sync": 240, "motion-control": 240,
+    "speech-to-video": 240, "character-replace": 240, "audio-isolation": 20,
+}
+
+# Per-second prices whose length comes from an input file: (the file field, the most seconds we hold, why).
+MEDIA_LENGTH: dict[str, tuple[str, int, str]] = {
+    "infinitalk/from-audio": ("audio_url", 15, "KIE's price row says 'up to 15 seconds'"),
+    "kling/ai-avatar-standard": ("audio_url", 15, "KIE's price row says 'up to 15 seconds'"),
+    "kling/ai-avatar-pro": ("audio_url", 15, "KIE's price row says 'up to 15 seconds'"),
+    "happyhorse/video-edit": ("video_url", 60, "the field accepts 3-60 s videos"),
+    "kling-2.6/motion-control": ("video_urls", 30, "the field accepts 3-30 s videos"),
+    "kling-3.0/motion-control": ("video_urls", 30, "no limit stated: default 30 s"),
+    "omnihuman-1-5": ("audio_url", 60, "the field asks for audio shorter than 60 s"),
+    "topaz/video-upscale": ("video_url", 30, "no limit stated: default 30 s"),
+    "volcengine/video-to-video-lip-sync": ("audio_url", 240, "the audio may be 1-240 s (lite mode)"),
+    "wan/2-2-animate-move": ("video_url", 30, "no limit stated (10 MB): default 30 s"),
+    "wan/2-2-animate-replace": ("video_url", 30, "no limit stated (10 MB): default 30 s"),
+    "wan/2-7-videoedit": ("video_url", 10, "duration 0 keeps the input length; inputs are 2-10 s"),
+    "elevenlabs/audio-isolation": ("audio_url", 600, "no limit stated; 10 MB of MP3 at 128 kbit/s is about 10 min"),
+}
+DEFAULT_MEDIA_SECONDS = 30
+
+# Where the form departs from the schema as published, after reading every x-doc-issue.
+# `optional`: required by the schema but only meaningful in a mode the user may not use (build_input sends []);
+# `required`: the docs say it is needed although the schema does not require it; `hidden`: never asked;
+# `max_items`: the docs allow fewer items than the schema.
+FORM_FIXES: dict[str, dict[str, dict[str, Any]]] = {
+    "kling-3.0/video": {
+        "multi_prompt": {"optional": True, "reason": "only used in multi-shot mode; the schema lists it as required, so [] is sent"},
+        "kling_elements": {"optional": True, "reason": "only used with @elements; the schema lists it as required, so [] is sent"},
+    },
+    "bytedance/seedance-2": {
+        "prompt": {"required": True, "reason": "the field text calls it required; the schema has no required list"},
+        "aspect_ratio": {"required": True, "reason": "the field text calls it required; the schema has no required list"},
+    },
+    "bytedance/seedance-2-fast": {
+        "prompt": {"required": True, "reason": "the field text calls it required; the schema has no required list"},
+    },
+    "bytedance/seedance-2-mini": {
+        "prompt": {"required": True, "reason": "the field text calls it required; the schema has no required list"},
+    },
+    "grok-imagine/image-to-video": {
+        "image_urls": {"required": True, "reason": "either image_urls or task_id is needed; users give images"},
+        "task_id": {"hidden": True, "reason": "a KIE task id of an earlier Grok image task; the bot asks for images instead"},
+        "index": {"hidden": True, "reason": "only used with task_id"},
+    },
+    "grok-imagine/image-to-image": {
+        "image_urls": {"max_items": 1, "reason": "maxItems is 5 but the field text says at most 1 URL"},
+    },
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--texts", type=Path, default=DEFAULT_TEXTS)
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    source = json.loads(args.source.read_text("utf-8"))
+    texts = json.loads(args.texts.read_text("utf-8")) if args.texts.exists() else {}
+    missing: Counter[str] = Counter()
+    catalog = build(source, texts, missing)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(catalog, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    print(f"{len(catalog['models'])} models offered, {len(catalog['excluded'])} excluded → {args.output}")
+    print("missing texts (English used): " + (", ".join(f"{k} {v}" for k, v in sorted(missing.items())) or "none"))
+    return 0
+
+
+def build(source: dict[str, Any], texts: dict[str, Any], missing: Counter[str]) -> dict[str, Any]:
+    market = source["market_models"]
+    slugs = _slugs([m["id"] for m in market if m.get("pricing")])
+    offered = [_entry(m, slugs[m["id"]], texts, missing) for m in market if m.get("pricing")]
+    used_categories = dict.fromkeys(e["category"] for e in offered)
+    used_tasks = dict.fromkeys(e["task"] for e in offered)
+    return {
+        "source": source.get("source"),
+        "credit_usd": source.get("credit_usd"),
+        "categories": {c: _texts_for(texts, "categories", c, c.capitalize(), missing) for c in used_categories},
+        "tasks": {t: _texts_for(texts, "tasks", t, t.replace("-", " ").capitalize(), missing) for t in used_tasks},
+        "models": offered,
+        "excluded": [{"id": m["id"], "reason": NO_PRICE} for m in market if not m.get("pricing")],
+    }
+
+
+def _slugs(ids: list[str]) -> dict[str, str]:
+    """Slugs assigned in sorted id order, so that a new model never renames an existing one's base slug."""
+    taken: set[str] = set()
+    result = {}
+    for model_id in sorted(ids):
+        result[model_id] = unique_slug(model_id, taken)
+        taken.add(result[model_id])
+    return result
+
+
+def _entry(model: dict[str, Any], slug: str, texts: dict[str, Any], missing: Counter[str]) -> dict[str, Any]:
+    model_id, schema = model["id"], model["input_schema"]
+    own = (texts.get("models") or {}).get(model_id) or {}
+    entry: dict[str, Any] = {
+        "id": model_id,
+        "slug": slug,
+        "category": model["category"],
+        "task": model["task"],
+        "vendor": model.get("vendor") or "",
+        "name": _both(own.get("name"), model.get("title_en") or model_id, missing, "model names"),
+        "description": _both(own.get("description"), "", missing, "model descriptions"),
+        "callback_required": bool(model.get("callback_required")),
+        "typical_seconds": TYPICAL_BY_TASK.get(model["task"], TYPICAL_SECONDS.get(model["category"], 60)),
+        "input_schema": schema,
+        "pricing": model["pricing"],
+        "texts": {"fields": _field_texts(schema, texts, missing)},
+    }
+    entry.update(_media_length(model))
+    if model_id in FORM_FIXES:
+        entry["form"] = FORM_FIXES[model_id]
+    issues = _doc_issues(model)
+    if issues:
+        entry["doc_issues"] = issues
+    return entry
+
+
+def _media_length(model: dict[str, Any]) -> dict[str, Any]:
+    props = model["input_schema"].get("properties") or {}
+    per_second = any(rule["unit"] == "per second" for rule in model["pricing"])
+    has_length = ("duration" in props and props["duration"].get("default") != 0) or "num_frames" in props
+    if not per_second or has_length:
+        return {}
+    if model["id"] in MEDIA_LENGTH:
+        name, seconds, why = MEDIA_LENGTH[model["id"]]
+    else:  # a new model: the voice drives lip-sync-like outputs, else the video
+        media = {p.get("x-media") or (p.get("items") or {}).get("x-media"): n for n, p in reversed(list(props.items()))}
+        name, seconds, why = media.get("audio") or media.get("video"), DEFAULT_MEDIA_SECONDS, "default"
+    return {"length_field": name, "max_media_seconds": seconds, "max_media_seconds_why": why}
+
+
+def _field_texts(schema: dict[str, Any], texts: dict[str, Any], missing: Counter[str], prefix: str = "") -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        if is_bot_filled(name):
+            continue
+        key = prefix + name
+        result[key] = _one_field_texts(name, prop, texts, missing)
+        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        if items.get("type") == "object":
+            result.update(_field_texts(items, texts, missing, prefix=key + "."))
+    return result
+
+
+def _one_field_texts(name: str, prop: dict[str, Any], texts: dict[str, Any], missing: Counter[str]) -> dict[str, Any]:
+    description = str(prop.get("description") or "")
+    hint_ru = (texts.get("hints_ru") or {}).get(description)
+    if description and not hint_ru:
+        missing["hints"] += 1
+    out: dict[str, Any] = {
+        "label": _both((texts.get("labels") or {}).get(name), name.replace("_", " ").capitalize(), missing, "labels"),
+        "hint": {"en": description, "ru": hint_ru or description},
+    }
+    names = (texts.get("options") or {}).get(name) or {}
+    options = {_key(v): names[_key(v)] for v in prop.get("enum") or [] if _key(v) in names}
+    if options:
+        out["options"] = options
+    return out
+
+
+def _key(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _texts_for(texts: dict[str, Any], group: str, key: str, fallback: str, missing: Counter[str]) -> dict[str, str]:
+    return _both((texts.get(group) or {}).get(key), fallback, missing, group)
+
+
+def _both(found: dict[str, str] | None, fallback: str, missing: Counter[str], what: str) -> dict[str, str]:
+    """{"en", "ru"} with English (or the fallback) wherever a text is missing."""
+    found = found or {}
+    if not found.get("ru") and fallback:
+        missing[what] += 1
+    en = found.get("en") or fallback
+    return {"en": en, "ru": found.get("ru") or en}
+
+
+def _doc_issues(model: dict[str, Any]) -> dict[str, str]:
+    issues = {}
+    if model.get("x-doc-issue"):
+        issues["(model)"] = model["x-doc-issue"]
+    for name, prop in (model["input_schema"].get("properties") or {}).items():
+        if prop.get("x-doc-issue"):
+            issues[name] = prop["x-doc-issue"]
+    return issues
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
