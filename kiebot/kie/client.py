@@ -1,0 +1,283 @@
+"""Async KIE.ai API client: envelopes in, typed results and typed errors out.
+
+Everything KIE-specific about HTTP lives here: auth, the `{code, msg, data}` envelope (errors may come with
+HTTP 200), retries with backoff, client-side rate limits and logging that never shows the key or prompts.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from kiebot.kie.errors import KieError, KieRateLimited, KieUnavailable, error_for, redact
+from kiebot.kie.ratelimit import RateLimiter, SlidingWindowLimiter
+from kiebot.kie.records import TaskRecord
+
+log = logging.getLogger("kiebot.kie")
+
+USER_AGENT = "kiebot/0.1"
+CREATE, POLL, OTHER = "createTask", "recordInfo", "other"
+# Codes that prove createTask made no task, so sending it again cannot run (and bill) it twice.
+_CREATE_SAFE_CODES = frozenset({429, 455, 550})
+_NETWORK = 0  # pseudo-code for "no answer at all"
+_MAX_DELAY = 30.0
+
+FormFactory = Callable[[], aiohttp.FormData]
+
+
+class KieClient:
+    """One instance per process; share it. The limits are (calls, seconds) windows per instance."""
+
+    def __init__(
+        self,
+        api_base: str,
+        upload_base: str,
+        api_key: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = 30,
+        max_retries: int = 3,
+        backoff_base: float = 0.5,
+        create_limit: tuple[int, float] = (20, 10.0),
+        poll_limit: tuple[int, float] = (10, 1.0),
+        rate_limiter: RateLimiter | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._api_base = api_base.rstrip("/")
+        self._upload_base = upload_base.rstrip("/")
+        self._api_key = api_key
+        self._session = session
+        self._own_session = session is None
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._max_retries = max_retries
+        self._backoff_base = backoff_base
+        self._sleep = sleep  # injectable so tests can see backoff delays without waiting
+        self._limiter = rate_limiter or SlidingWindowLimiter({CREATE: create_limit, POLL: poll_limit})
+
+    def __repr__(self) -> str:  # the default repr would be harmless, but never risk the key
+        return f"KieClient({self._api_base!r})"
+
+    async def __aenter__(self) -> KieClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # --- API -----------------------------------------------------------------------------------
+
+    async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None) -> str:
+        """Start a market-model task and return its taskId."""
+        body: dict[str, Any] = {"model": model, "input": input}
+        if callback_url:
+            body["callBackUrl"] = callback_url
+        log.info("KIE createTask model=%s input keys=%s callback=%s", model, sorted(input), bool(callback_url))
+        data = await self._call("POST", f"{self._api_base}/api/v1/jobs/createTask", CREATE, json_body=body)
+        task_id = data.get("taskId") if isinstance(data, dict) else None
+        if not task_id:
+            raise KieUnavailable(200, "createTask answer has no taskId", ambiguous=True)
+        return str(task_id)
+
+    async def record_info(self, task_id: str) -> TaskRecord:
+        """Read a task. Raises KieRecordPending while KIE says `recordInfo is null`."""
+        url = f"{self._api_base}/api/v1/jobs/recordInfo"
+        data = await self._call("GET", url, POLL, params={"taskId": task_id})
+        if not isinstance(data, dict):
+            raise KieUnavailable(200, "recordInfo answer has no record")
+        return TaskRecord.from_data(data)
+
+    async def upload_file(self, data: bytes, file_name: str, mime: str, upload_path: str = "kiebot") -> str:
+        """Upload bytes to KIE's file host and return the public download URL."""
+
+        def form() -> aiohttp.FormData:  # a FormData is consumed by one request: build one per attempt
+            fd = aiohttp.FormData()
+            fd.add_field("file", data, filename=file_name, content_type=mime)
+            fd.add_field("uploadPath", upload_path)
+            fd.add_field("fileName", file_name)
+            return fd
+
+        log.info("KIE upload %s (%s, %d bytes)", file_name, mime, len(data))
+        answer = await self._call("POST", f"{self._upload_base}/api/file-stream-upload", OTHER, form=form)
+        url = answer.get("downloadUrl") if isinstance(answer, dict) else None
+        if not url:
+            raise KieUnavailable(200, "upload answer has no downloadUrl")
+        return str(url)
+
+    async def credits(self) -> Decimal:
+        """The account balance in KIE credits (may be fractional)."""
+        data = await self._call("GET", f"{self._api_base}/api/v1/chat/credit", OTHER)
+        if isinstance(data, dict):
+            data = data.get("credits", data.get("balance"))
+        try:
+            return Decimal(str(data))
+        except (InvalidOperation, ValueError):
+            raise KieUnavailable(200, "credit answer is not a number") from None
+
+    async def download_url(self, url: str) -> str:
+        """A temporary (20 min) direct link for a KIE result URL."""
+        data = await self._call("POST", f"{self._api_base}/api/v1/common/download-url", OTHER, json_body={"url": url})
+        if isinstance(data, dict):
+            data = data.get("url") or data.get("downloadUrl")
+        if not isinstance(data, str) or not data:
+            raise KieUnavailable(200, "download-url answer has no link")
+        return data
+
+    # --- transport -----------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        op: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, str] | None = None,
+        form: FormFactory | None = None,
+    ) -> Any:
+        attempt = 0
+        while True:
+            await self._limiter.acquire(op)
+            try:
+                return await self._send(method, url, op, json_body=json_body, params=params, form=form)
+            except KieError as exc:
+                if attempt >= self._max_retries or not self._may_retry(exc, op):
+                    raise
+                delay = self._delay(exc, attempt)
+                log.warning("KIE %s %s: %s; retry %d in %.2f s", method, _path(url), exc, attempt + 1, delay)
+                attempt += 1
+                await self._sleep(delay)
+
+    @staticmethod
+    def _may_retry(exc: KieError, op: str) -> bool:
+        if not exc.retryable or exc.code == 422:  # 422 "recordInfo is null" is the engine's to wait for
+            return False
+        if op != CREATE:
+            return True
+        # A createTask retry is safe only when KIE certainly made no task.
+        if exc.code in _CREATE_SAFE_CODES:
+            return True
+        return isinstance(exc, KieUnavailable) and exc.code == _NETWORK and not exc.ambiguous
+
+    def _delay(self, exc: KieError, attempt: int) -> float:
+        if isinstance(exc, KieRateLimited) and exc.retry_after is not None:
+            return min(max(exc.retry_after, 0.0), _MAX_DELAY)
+        base = self._backoff_base * (2**attempt)
+        return min(base + random.uniform(0, base), _MAX_DELAY)  # jitter spreads replicas apart
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        op: str,
+        *,
+        json_body: Any,
+        params: dict[str, str] | None,
+        form: FormFactory | None,
+    ) -> Any:
+        session = self._get_session()
+        headers = {"Authorization": f"Bearer {self._api_key}", "User-Agent": USER_AGENT, "Accept": "application/json"}
+        started = time.monotonic()
+        try:
+            async with session.request(
+                method,
+                url,
+                json=json_body,
+                data=form() if form else None,
+                params=params,
+                headers=headers,
+                timeout=self._timeout,
+            ) as resp:
+                status, text = resp.status, await resp.text(errors="replace")
+                content_type, retry_after = resp.content_type, resp.headers.get("Retry-After")
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # The connection was never made: nothing was sent.
+            self._log(method, url, "-", "network", started)
+            raise KieUnavailable(_NETWORK, f"cannot connect to KIE ({type(exc).__name__})") from None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            # Sent (at least partly) with no answer: a createTask may have gone through.
+            self._log(method, url, "-", "network", started)
+            raise KieUnavailable(
+                _NETWORK, f"no answer from KIE ({type(exc).__name__})", ambiguous=op == CREATE
+            ) from None
+        try:
+            data = self._unwrap(status, text, content_type, retry_after, op)
+        except KieError as exc:
+            self._log(method, url, status, exc.code, started)
+            raise
+        self._log(method, url, status, 200, started)
+        return data
+
+    def _unwrap(self, status: int, text: str, content_type: str, retry_after: str | None, op: str) -> Any:
+        """Check both the HTTP status and the body code; return `data` or raise the typed error."""
+        body = _loads(text)
+        if body is None:
+            if status == 200:
+                raise KieUnavailable(
+                    status, f"unreadable answer ({content_type}, {len(text)} chars)", ambiguous=op == CREATE
+                )
+            raise self._error(status, f"HTTP {status} ({content_type})", retry_after)
+        code = _as_int(body.get("code"))
+        message = str(body.get("msg") or body.get("message") or "")
+        if status != 200 and code in (None, 200):
+            code = status
+        if code is None or code == 200:
+            return body.get("data")
+        raise self._error(code, message or f"code {code}", retry_after)
+
+    def _error(self, code: int, message: str, retry_after: str | None) -> KieError:
+        exc = error_for(code, redact(message, self._api_key))
+        if isinstance(exc, KieRateLimited):
+            exc.retry_after = _as_float(retry_after)
+        return exc
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+            self._own_session = True
+        return self._session
+
+    @staticmethod
+    def _log(method: str, url: str, status: int | str, code: int | str, started: float) -> None:
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.info("KIE %s %s -> HTTP %s code %s in %.0f ms", method, _path(url), status, code, elapsed_ms)
+
+
+def _path(url: str) -> str:
+    """The URL path only: no host, no query (taskIds are fine, but keep log lines uniform)."""
+    return "/" + url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+
+
+def _loads(text: str) -> dict[str, Any] | None:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_float(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP-date Retry-After: fall back to our own backoff
