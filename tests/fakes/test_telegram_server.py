@@ -1,0 +1,288 @@
+"""Self-test of the fake Bot API with a real aiogram Bot and polling Dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
+from aiogram.filters import CommandObject, CommandStart
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+)
+from aiohttp import ClientSession, web
+
+from .telegram_server import FakeTelegram, FakeUser, FloodLimits, make_png
+
+TOKEN = "123456:TEST-TOKEN"
+ALICE = FakeUser(id=1001, first_name="Alice", language_code="ru", username="alice")
+
+
+def make_bot(tg: FakeTelegram, token: str = TOKEN) -> Bot:
+    return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url)))
+
+
+def keyboard(callback_data: str, text: str = "🎨 Generate") -> InlineKeyboardMarkup:
+    button = InlineKeyboardButton(text=text, callback_data=callback_data)
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+def build_router() -> Router:
+    router = Router()
+
+    @router.message(CommandStart())
+    async def start(message: Message, command: CommandObject) -> None:
+        await message.answer(f"Hello, {command.args}", reply_markup=keyboard("gen:1"))
+
+    @router.callback_query(F.data == "gen:1")
+    async def generate(query: CallbackQuery) -> None:
+        await query.answer("ok")
+        assert isinstance(query.message, Message)
+        await query.message.edit_text("Generating…")
+
+    @router.message(F.text)
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    return router
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+    bot = make_bot(tg)
+    yield bot
+    await bot.session.close()
+
+
+@pytest.fixture
+async def polling(tg: FakeTelegram, bot: Bot) -> AsyncIterator[Dispatcher]:
+    dp = Dispatcher()
+    dp.include_router(build_router())
+    task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False,
+                                                polling_timeout=5))
+    await tg.wait_for(lambda: tg.calls("getUpdates"))
+    yield dp
+    await dp.stop_polling()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_echo_round_trip(tg: FakeTelegram, polling: Dispatcher) -> None:
+    await tg.send_text(ALICE, "hi there")
+    reply = await tg.wait_for_message(ALICE.id, "hi there")
+    assert reply.text == "hi there" and reply.media_type is None
+
+    await tg.send_command(ALICE, "/start", args="m_slug")
+    welcome = await tg.wait_for_message(ALICE.id, "Hello, m_slug")
+    assert welcome.buttons() == ["🎨 Generate"]
+
+
+async def test_callback_press_is_answered_and_message_edited(tg: FakeTelegram, polling: Dispatcher) -> None:
+    await tg.send_command(ALICE, "/start")
+    await tg.wait_for_message(ALICE.id, "Hello")
+    query_id = await tg.click(ALICE, "Generate")  # a unique substring of the label is enough
+    edited = await tg.wait_for_message(ALICE.id, "Generating")
+    await tg.wait_for(lambda: query_id in tg.callback_answers)
+    assert tg.callback_answers[query_id]["text"] == "ok"
+    assert [v.text for v in edited.history] == ["Hello, None"]
+    assert edited.reply_markup is None  # edit without markup drops the keyboard
+
+
+async def test_click_lists_buttons_when_absent(tg: FakeTelegram, bot: Bot) -> None:
+    await bot.send_message(ALICE.id, "menu", reply_markup=keyboard("a"))
+    with pytest.raises(AssertionError, match="Generate"):
+        await tg.click(ALICE, "Missing")
+
+
+async def test_answering_twice_is_too_old(tg: FakeTelegram, bot: Bot) -> None:
+    message = await bot.send_message(ALICE.id, "menu", reply_markup=keyboard("a"))
+    query_id = await tg.press(ALICE, message.message_id, "a")
+    assert await bot.answer_callback_query(query_id)
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_callback_query(query_id)
+
+
+async def test_edit_errors(bot: Bot) -> None:
+    message = await bot.send_message(ALICE.id, "<b>same</b>", parse_mode="HTML")
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_text("<b>same</b>", chat_id=ALICE.id, message_id=message.message_id,
+                                    parse_mode="HTML")
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await bot.edit_message_text("x", chat_id=ALICE.id, message_id=999)
+
+
+async def test_callback_data_limit(tg: FakeTelegram, bot: Bot) -> None:
+    await bot.send_message(ALICE.id, "ok", reply_markup=keyboard("x" * 64))
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await bot.send_message(ALICE.id, "too long", reply_markup=keyboard("я" * 33))
+    assert tg.messages(ALICE.id)[-1].text == "ok"
+
+
+@pytest.mark.parametrize(("text", "parse_mode", "error"), [
+    ("", None, "message text is empty"),
+    ("x" * 4097, None, "message is too long"),
+    ("<b>unclosed", "HTML", "can't parse entities"),
+    ("<blink>x</blink>", "HTML", "Unsupported start tag"),
+])
+async def test_text_limits(bot: Bot, text: str, parse_mode: str | None, error: str) -> None:
+    with pytest.raises(TelegramBadRequest, match=error):
+        await bot.send_message(ALICE.id, text, parse_mode=parse_mode)
+
+
+async def test_html_is_stored_as_plain_text_with_entities(tg: FakeTelegram, bot: Bot) -> None:
+    message = await bot.send_message(ALICE.id, "x" * 4090 + "<b>&lt;ok</b>", parse_mode="HTML")
+    assert message.text and message.text.endswith("<ok")
+    assert message.entities and message.entities[0].type == "bold"
+    assert tg.last_message(ALICE.id).content.endswith("<ok")
+
+
+async def test_flood_control_raises_retry_after() -> None:
+    async with FakeTelegram(token=TOKEN, clock=lambda: 100.0) as tg:  # frozen clock: no refill
+        bot = make_bot(tg)
+        for n in range(3):  # the burst allowance
+            await bot.send_message(ALICE.id, f"m{n}")
+        with pytest.raises(TelegramRetryAfter) as caught:
+            await bot.send_message(ALICE.id, "one too many")
+        assert caught.value.retry_after == 1 and tg.count_429 == 1
+        await bot.send_message(ALICE.id + 1, "another chat is fine")
+        tg.reset_flood()
+        await bot.send_message(ALICE.id, "after reset")
+        await bot.session.close()
+
+
+async def test_flood_control_can_be_switched_off() -> None:
+    async with FakeTelegram(token=TOKEN, flood=FloodLimits(enabled=False)) as tg:
+        bot = make_bot(tg)
+        for n in range(40):
+            await bot.send_message(ALICE.id, f"m{n}")
+        assert tg.count_429 == 0 and len(tg.messages(ALICE.id)) == 40
+        await bot.session.close()
+
+
+async def test_user_photo_downloads_through_get_file(tg: FakeTelegram, bot: Bot) -> None:
+    png = make_png(1000, 500)
+    sent = await tg.send_photo(ALICE, png)
+    sizes = sent["photo"]
+    assert [s["width"] for s in sizes] == [90, 320, 800, 1000]
+    downloaded = await bot.download(sizes[-1]["file_id"])
+    assert downloaded is not None and downloaded.read() == png
+
+
+async def test_bot_upload_gets_reusable_file_id(tg: FakeTelegram, bot: Bot) -> None:
+    png = make_png(64, 64)
+    first = await bot.send_photo(ALICE.id, BufferedInputFile(png, "a.png"), caption="first")
+    assert first.photo
+    again = await bot.send_photo(ALICE.id, first.photo[-1].file_id)
+    assert again.photo and again.photo[-1].file_unique_id == first.photo[-1].file_unique_id
+    document = await bot.send_document(ALICE.id, BufferedInputFile(b"%PDF-1.4", "r.pdf"))
+    assert document.document and document.document.file_name == "r.pdf"
+    with pytest.raises(TelegramBadRequest, match="type of file mismatch"):
+        await bot.send_video(ALICE.id, document.document.file_id)
+    with pytest.raises(TelegramBadRequest, match="caption is too long"):
+        await bot.send_photo(ALICE.id, first.photo[-1].file_id, caption="c" * 1025)
+    assert tg.last_message(ALICE.id).caption is None
+
+
+async def test_get_file_over_20_mb_is_too_big(tg: FakeTelegram, bot: Bot) -> None:
+    file_id = await tg.register_file(b"small", size=25 * 1024 * 1024)
+    with pytest.raises(TelegramBadRequest, match="file is too big"):
+        await bot.get_file(file_id)
+
+
+@pytest.fixture
+async def media_site() -> AsyncIterator[str]:
+    png = make_png(32, 32)
+
+    async def image(_: web.Request) -> web.Response:
+        return web.Response(body=png, content_type="image/png")
+
+    app = web.Application()
+    app.router.add_get("/img/{name}.png", image)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    yield f"http://{host}:{port}"
+    await runner.cleanup()
+
+
+async def test_media_group_by_url(tg: FakeTelegram, bot: Bot, media_site: str) -> None:
+    media = [InputMediaPhoto(media=f"{media_site}/img/{n}.png") for n in ("a", "b")]
+    sent = await bot.send_media_group(ALICE.id, media)
+    assert len(sent) == 2 and sent[0].media_group_id == sent[1].media_group_id
+    assert [size for _, size in tg.url_fetches] == [len(make_png(32, 32))] * 2
+    with pytest.raises(TelegramBadRequest, match="failed to get HTTP URL content"):
+        await bot.send_photo(ALICE.id, f"{media_site}/missing.jpg")
+    with pytest.raises(TelegramBadRequest):
+        await bot.send_media_group(ALICE.id, media[:1])
+
+
+async def test_blocked_chat_is_forbidden(tg: FakeTelegram, bot: Bot) -> None:
+    tg.block(ALICE.id)
+    with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+        await bot.send_message(ALICE.id, "hello?")
+
+
+async def test_get_updates_offset_and_long_poll(tg: FakeTelegram, bot: Bot) -> None:
+    await tg.send_text(ALICE, "one")
+    await tg.send_text(ALICE, "two")
+    updates = await bot.get_updates(timeout=0)
+    assert [u.message.text for u in updates if u.message] == ["one", "two"]
+    assert await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0) == []
+    assert tg.pending_updates == []
+
+    poll = asyncio.create_task(bot.get_updates(offset=updates[-1].update_id + 1, timeout=30))
+    await tg.wait_for(lambda: tg.calls("getUpdates")[-1].status == 0)
+    await tg.send_text(ALICE, "three")
+    fresh = await asyncio.wait_for(poll, 5)  # returns at once, not after 30 s
+    assert [u.message.text for u in fresh if u.message] == ["three"]
+
+
+async def test_allowed_updates_drop_other_types(tg: FakeTelegram, bot: Bot) -> None:
+    message = await bot.send_message(ALICE.id, "menu", reply_markup=keyboard("a"))
+    await tg.press(ALICE, message, "a")
+    await tg.send_text(ALICE, "text")
+    updates = await bot.get_updates(timeout=0, allowed_updates=["message"])
+    assert [u.event_type for u in updates] == ["message"]
+
+
+async def test_commands_per_language(tg: FakeTelegram, bot: Bot) -> None:
+    await bot.set_my_commands([BotCommand(command="start", description="Start")])
+    await bot.set_my_commands([BotCommand(command="start", description="Начать")], language_code="ru")
+    assert tg.commands["ru"][0]["description"] == "Начать"
+    assert (await bot.get_my_commands())[0].description == "Start"
+    with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
+        await bot.set_my_commands([BotCommand(command="Bad-Command", description="x")])
+
+
+async def test_unknown_method_and_wrong_token(tg: FakeTelegram) -> None:
+    async with ClientSession() as http:
+        async with http.post(f"{tg.base_url}/bot{TOKEN}/noSuchMethod") as resp:
+            assert resp.status == 404
+            assert await resp.json() == {"ok": False, "error_code": 404,
+                                         "description": "Not Found: method not found"}
+    wrong = make_bot(tg, token="654321:WRONG")
+    with pytest.raises(TelegramUnauthorizedError):
+        await wrong.get_me()
+    await wrong.session.close()
