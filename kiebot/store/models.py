@@ -1,7 +1,7 @@
 """Database tables. Money is integers in the bot's own unit; KIE credits are decimal strings."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -13,14 +13,54 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
+    false,
     Text,
+    TypeDecorator,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """`DateTime(timezone=True)` that always gives back an aware UTC datetime.
+
+    SQLite keeps no time zone: values are stored as UTC text and come back naive; this type converts aware values to
+    UTC on the way in (naive ones are taken as UTC) and marks values read back as UTC, so code can compare them with
+    `datetime.now(UTC)` on SQLite and PostgreSQL alike. In the database it is a plain `DateTime(timezone=True)`.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# Named constraints, so later Alembic batch migrations on SQLite can drop or alter them by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
@@ -35,10 +75,10 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(8))  # chosen with /language; None = follow Telegram
     username: Mapped[str | None] = mapped_column(String(64))
     first_name: Mapped[str | None] = mapped_column(String(128))
-    balance: Mapped[int] = mapped_column(BigInteger, default=0)  # spendable
-    held: Mapped[int] = mapped_column(BigInteger, default=0)  # reserved for running jobs
-    blocked_bot: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    balance: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # spendable
+    held: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # reserved for running jobs
+    blocked_bot: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class LedgerKind(StrEnum):
@@ -63,7 +103,7 @@ class LedgerEntry(Base):
     job_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("jobs.id"), index=True)
     key: Mapped[str] = mapped_column(String(128), unique=True)  # idempotency key
     note: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class JobState(StrEnum):
@@ -106,13 +146,13 @@ class Job(Base):
     error_detail: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"urls": [...], "media": "image"|...}
     delivered: Mapped[list[Any] | None] = mapped_column(JSON)  # [{"type": "photo", "file_id": ...}]
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_check_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_check_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class FsmRecord(Base):
@@ -124,7 +164,7 @@ class FsmRecord(Base):
     state: Mapped[str | None] = mapped_column(String(255))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        UTCDateTime(), server_default=func.now(), onupdate=func.now()
     )
 
 
@@ -134,4 +174,4 @@ class ChatThrottle(Base):
     __tablename__ = "chat_throttle"
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    edited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    edited_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,107 @@
+"""Engine, sessions and migrations.
+
+SQLite: the parent directory of a file database is created, the database runs in WAL mode with `busy_timeout` 5000 ms
+and `foreign_keys=ON`, and every transaction starts with `BEGIN IMMEDIATE`: writers queue up on the busy timeout at
+BEGIN instead of failing with "database is locked" when a read transaction later tries to write. SQLAlchemy emits the
+BEGIN itself (sqlite3's own transaction control is switched off), which also makes SAVEPOINTs work.
+PostgreSQL: `pool_pre_ping`.
+"""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ALEMBIC_INI = PACKAGE_DIR / "alembic.ini"
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def _is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_file(url: str) -> Path | None:
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for `url`; extra keyword arguments go to `create_async_engine` (e.g. `connect_args`)."""
+    if _is_sqlite(url):
+        path = _sqlite_file(url)
+        if path is not None:
+            path.expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, **kwargs)
+        _setup_sqlite(engine, wal=path is not None)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+def _setup_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN (see `_on_begin`); the driver would otherwise skip it for SELECT and SAVEPOINT.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if wal:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """Alembic configuration pointing at the migrations shipped inside the package."""
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if url is not None:
+        config.attributes["url"] = url
+    return config
+
+
+def _upgrade(config: Config, revision: str) -> None:
+    command.upgrade(config, revision)
+
+
+async def migrate(url: str | AsyncEngine, revision: str = "head") -> None:
+    """Bring the database up to `revision` (Alembic `upgrade head`).
+
+    `url` may also be an engine: its connection settings (e.g. a PostgreSQL `search_path`) are then used.
+    """
+    if isinstance(url, AsyncEngine):
+        async with url.begin() as conn:
+            await conn.run_sync(_upgrade_on_connection, revision)
+        return
+    if _is_sqlite(url):
+        path = _sqlite_file(url)
+        if path is not None:
+            path.expanduser().parent.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(_upgrade, alembic_config(url), revision)
+
+
+def _upgrade_on_connection(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
