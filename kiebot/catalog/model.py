@@ -153,12 +153,19 @@ class Catalog:
     def load(cls, override: Path | None = None) -> Catalog:
         """The shipped catalogue, changed by the operator's override file when one is given."""
         data = json.loads(resources.files("kiebot.catalog").joinpath("data/catalog.json").read_text("utf-8"))
-        hidden: tuple[str, ...] = ()
-        if override is not None:
-            from kiebot.catalog.override import apply_override, read_override
+        if override is None:
+            return cls(data)
+        from kiebot.catalog.override import apply_override, read_override
 
-            data, hidden = apply_override(data, read_override(Path(override)))
-        return cls(data, hidden)
+        path = Path(override)
+        try:
+            data, hidden = apply_override(data, read_override(path))
+            return cls(data, hidden)
+        except CatalogError as exc:
+            message = str(exc)
+            raise CatalogError(message if message.startswith("CATALOG_PATH") else f"CATALOG_PATH {path}: {message}") from None
+        except (KeyError, TypeError, ValueError) as exc:  # a shape apply_override did not foresee
+            raise CatalogError(f"CATALOG_PATH {path}: unusable entry ({type(exc).__name__}: {exc})") from None
 
     def get(self, model_id: str) -> ModelSpec | None:
         return self._by_id.get(model_id)
