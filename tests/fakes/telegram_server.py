@@ -271,11 +271,11 @@ class _Params:
         self.fields = fields
         self.files = files
 
-    def str(self, key: str) -> str | None:
+    def text(self, key: str) -> str | None:
         value = self.fields.get(key)
         return None if value is None else str(value)
 
-    def int(self, key: str, default: int | None = None) -> int | None:
+    def integer(self, key: str, default: int | None = None) -> int | None:
         value = self.fields.get(key)
         if value is None or value == "":
             return default
@@ -284,10 +284,10 @@ class _Params:
         except (TypeError, ValueError):
             raise bad_request(f"invalid {key} specified") from None
 
-    def bool(self, key: str) -> bool:
+    def flag(self, key: str) -> bool:
         return str(self.fields.get(key, "")).lower() in ("true", "1")
 
-    def json(self, key: str) -> Any:
+    def json_value(self, key: str) -> Any:
         value = self.fields.get(key)
         if not isinstance(value, str):
             return value
@@ -308,7 +308,7 @@ class _Params:
     def decoded(self) -> JSON:
         out = dict(self.fields)
         for key, value in out.items():
-            if isinstance(value, str) and value[:1] in "[{":
+            if isinstance(value, str) and value.startswith(("[", "{")):
                 try:
                     out[key] = json.loads(value)
                 except ValueError:
@@ -636,15 +636,15 @@ class FakeTelegram:
 
     async def _delete_webhook(self, p: _Params) -> bool:
         self.webhook_url = None
-        if p.bool("drop_pending_updates"):
+        if p.flag("drop_pending_updates"):
             self._updates.clear()
         return True
 
     async def _set_webhook(self, p: _Params) -> bool:
-        secret = p.str("secret_token")
+        secret = p.text("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise bad_request("secret token contains unallowed characters")
-        self.webhook_url = p.str("url") or None
+        self.webhook_url = p.text("url") or None
         return True
 
     async def _get_webhook_info(self, _: _Params) -> JSON:
@@ -653,11 +653,11 @@ class FakeTelegram:
 
     @staticmethod
     def _commands_key(p: _Params) -> tuple[str, str]:
-        scope = p.json("scope") or {"type": "default"}
-        return json.dumps(scope, sort_keys=True), p.str("language_code") or ""
+        scope = p.json_value("scope") or {"type": "default"}
+        return json.dumps(scope, sort_keys=True), p.text("language_code") or ""
 
     async def _set_my_commands(self, p: _Params) -> bool:
-        commands = p.json("commands")
+        commands = p.json_value("commands")
         if not isinstance(commands, list) or len(commands) > 100:
             raise bad_request("can't parse commands JSON object")
         for command in commands:
@@ -680,13 +680,13 @@ class FakeTelegram:
         if self.webhook_url:
             raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
                                 "use deleteWebhook to delete the webhook first")
-        offset = p.int("offset", 0) or 0
-        limit = min(max(p.int("limit", 100) or 100, 1), 100)
-        allowed = p.json("allowed_updates")
+        offset = p.integer("offset", 0) or 0
+        limit = min(max(p.integer("limit", 100) or 100, 1), 100)
+        allowed = p.json_value("allowed_updates")
         if allowed is not None:  # remembered between calls, as Telegram does; [] means all
             self._allowed_updates = set(allowed) or None
         self._confirm(offset)
-        return await self._long_poll(offset, limit, max(p.int("timeout", 0) or 0, 0))
+        return await self._long_poll(offset, limit, max(p.integer("timeout", 0) or 0, 0))
 
     async def _long_poll(self, offset: int, limit: int, timeout: int) -> list[JSON]:
         if self._poller is not None:
@@ -762,7 +762,7 @@ class FakeTelegram:
 
     @staticmethod
     def _text(p: _Params, key: str = "text") -> tuple[str, list[JSON]]:
-        plain, entities = render_text(p.str(key) or "", p.str("parse_mode"))
+        plain, entities = render_text(p.text(key) or "", p.text("parse_mode"))
         if not plain.strip():
             raise bad_request("message text is empty")
         if len(plain) > MAX_TEXT:
@@ -783,30 +783,30 @@ class FakeTelegram:
     async def _send_message(self, p: _Params) -> JSON:
         chat_id = p.chat_id()
         text, entities = self._text(p)
-        markup = validate_markup(p.json("reply_markup"))
+        markup = validate_markup(p.json_value("reply_markup"))
         self._check_recipient(chat_id)
         self._throttle(chat_id)
         message = self._store(chat_id, "text", text=text, entities=entities, reply_markup=markup,
-                              parse_mode=p.str("parse_mode"))
+                              parse_mode=p.text("parse_mode"))
         return self._message_object(message)
 
     def _media_sender(self, kind: str) -> Handler:
         async def send(p: _Params) -> JSON:
             chat_id = p.chat_id()
-            caption, entities = self._caption(p.str("caption"), p.str("parse_mode"))
-            markup = validate_markup(p.json("reply_markup"))
+            caption, entities = self._caption(p.text("caption"), p.text("parse_mode"))
+            markup = validate_markup(p.json_value("reply_markup"))
             self._check_recipient(chat_id)
-            stored = await self._resolve_media(p, p.str(kind), kind, p.fields)
+            stored = await self._resolve_media(p, p.text(kind), kind, p.fields)
             self._throttle(chat_id)
             message = self._store(chat_id, kind, caption=caption, entities=entities, file=stored,
-                                  reply_markup=markup, parse_mode=p.str("parse_mode"))
+                                  reply_markup=markup, parse_mode=p.text("parse_mode"))
             return self._message_object(message)
 
         return send
 
     async def _send_media_group(self, p: _Params) -> list[JSON]:
         chat_id = p.chat_id()
-        items = p.json("media")
+        items = p.json_value("media")
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise bad_request("can't parse media JSON object")
         if not 2 <= len(items) <= 10:
@@ -827,21 +827,21 @@ class FakeTelegram:
 
     async def _copy_message(self, p: _Params) -> JSON:
         chat_id = p.chat_id()
-        source = self._by_id.get((p.chat_id("from_chat_id"), p.int("message_id", 0) or 0))
+        source = self._by_id.get((p.chat_id("from_chat_id"), p.integer("message_id", 0) or 0))
         if source is None or source.deleted:
             raise bad_request("message to copy not found")
         caption = source.caption
-        if p.str("caption") is not None:
-            caption, _ = self._caption(p.str("caption"), p.str("parse_mode"))
+        if p.text("caption") is not None:
+            caption, _ = self._caption(p.text("caption"), p.text("parse_mode"))
         self._check_recipient(chat_id)
         self._throttle(chat_id)
         copy = self._store(chat_id, source.kind, text=source.text, caption=caption,
-                           file=source.file, reply_markup=validate_markup(p.json("reply_markup")))
+                           file=source.file, reply_markup=validate_markup(p.json_value("reply_markup")))
         return {"message_id": copy.message_id}
 
     async def _send_chat_action(self, p: _Params) -> bool:
         chat_id = p.chat_id()
-        action = p.str("action") or ""
+        action = p.text("action") or ""
         if action not in _CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
         self._check_recipient(chat_id)
@@ -954,7 +954,7 @@ class FakeTelegram:
                 "file_size": stored.size, "file_path": stored.file_path}
 
     async def _get_file(self, p: _Params) -> JSON:
-        stored = self._files.get(p.str("file_id") or "")
+        stored = self._files.get(p.text("file_id") or "")
         if stored is None:
             raise bad_request("invalid file_id")
         if (stored.size or 0) > MAX_GET_FILE:
@@ -964,12 +964,12 @@ class FakeTelegram:
     # ----------------------------------------------------------------- editing
 
     def _editable(self, p: _Params) -> FakeMessage:
-        if p.str("inline_message_id"):
+        if p.text("inline_message_id"):
             raise bad_request("inline messages are not supported by the fake")
         chat_id = p.chat_id()
-        message = self._by_id.get((chat_id, p.int("message_id", 0) or 0))
+        message = self._by_id.get((chat_id, p.integer("message_id", 0) or 0))
         if message is None or message.deleted:
-            if (chat_id, p.int("message_id", 0)) in self._user_messages:
+            if (chat_id, p.integer("message_id", 0)) in self._user_messages:
                 raise bad_request("message can't be edited")
             raise bad_request("message to edit not found")
         self._check_recipient(chat_id)
@@ -996,7 +996,7 @@ class FakeTelegram:
     async def _edit_message_text(self, p: _Params) -> JSON:
         message = self._editable(p)
         text, entities = self._text(p)
-        markup = validate_markup(p.json("reply_markup"))
+        markup = validate_markup(p.json_value("reply_markup"))
         if message.kind != "text":
             raise bad_request("there is no text in the message to edit")
         return self._apply_edit(message, text=text, caption=None, entities=entities,
@@ -1004,8 +1004,8 @@ class FakeTelegram:
 
     async def _edit_message_caption(self, p: _Params) -> JSON:
         message = self._editable(p)
-        caption, entities = self._caption(p.str("caption") or "", p.str("parse_mode"))
-        markup = validate_markup(p.json("reply_markup"))
+        caption, entities = self._caption(p.text("caption") or "", p.text("parse_mode"))
+        markup = validate_markup(p.json_value("reply_markup"))
         if message.kind == "text":
             raise bad_request("there is no caption in the message to edit")
         return self._apply_edit(message, text=None, caption=caption, entities=entities,
@@ -1015,10 +1015,10 @@ class FakeTelegram:
         message = self._editable(p)
         return self._apply_edit(message, text=message.text, caption=message.caption,
                                 entities=message.entities,
-                                reply_markup=validate_markup(p.json("reply_markup")))
+                                reply_markup=validate_markup(p.json_value("reply_markup")))
 
     async def _delete_message(self, p: _Params) -> bool:
-        key = (p.chat_id(), p.int("message_id", 0) or 0)
+        key = (p.chat_id(), p.integer("message_id", 0) or 0)
         message = self._by_id.get(key)
         if key in self._user_messages:
             self._user_messages.discard(key)
@@ -1029,12 +1029,12 @@ class FakeTelegram:
         return True
 
     async def _answer_callback_query(self, p: _Params) -> bool:
-        query_id = p.str("callback_query_id") or ""
+        query_id = p.text("callback_query_id") or ""
         query = self._queries.get(query_id)
         if (query is None or query.answered
                 or self.clock() - query.created > self.callback_query_ttl):
             raise bad_request(QUERY_TOO_OLD)
-        if len(p.str("text") or "") > MAX_CALLBACK_ANSWER:
+        if len(p.text("text") or "") > MAX_CALLBACK_ANSWER:
             raise bad_request("MESSAGE_TOO_LONG")
         query.answered = True
         query.answer = {k: v for k, v in p.decoded().items() if k != "callback_query_id"}
