@@ -18,6 +18,7 @@ Movements:
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
@@ -102,6 +103,8 @@ async def _move(
             )
             if result.rowcount != 1:
                 raise _Rollback
+    except IntegrityError as exc:  # a foreign key: unknown user or job (the savepoint was rolled back)
+        raise LedgerError(f"{kind} {key}: unknown user {user_id} or job {job_id}") from exc
     except _Rollback:
         if short_is_error:
             raise LedgerError(
