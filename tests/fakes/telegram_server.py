@@ -192,6 +192,7 @@ class FakeMessage:
     reply_markup: JSON | None = None
     file: StoredFile | None = None
     media_group_id: str | None = None
+    invoice: JSON | None = None
     parse_mode: str | None = None
     history: list[MessageVersion] = field(default_factory=list)
     deleted: bool = False
@@ -500,6 +501,8 @@ class FakeTelegram:
         self._chat_actions: dict[int, list[str]] = {}
         self._calls: list[RecordedCall] = []
         self._failures: dict[str, list[_Failure]] = {}
+        self._pre_checkouts: dict[str, _Query] = {}
+        self.charges: dict[str, JSON] = {}  # telegram_payment_charge_id → payment (+ "refunded")
         self._buckets: dict[tuple[str, int], _Bucket] = {}
         self._seq = 0
         self._last_action_seq: dict[int, int] = {}
@@ -553,6 +556,9 @@ class FakeTelegram:
             "deletemessage": self._delete_message, "answercallbackquery": self._answer_callback_query,
             "sendchataction": self._send_chat_action, "sendmediagroup": self._send_media_group,
             "getfile": self._get_file, "copymessage": self._copy_message,
+            "sendinvoice": self._send_invoice, "createinvoicelink": self._create_invoice_link,
+            "answerprecheckoutquery": self._answer_pre_checkout_query,
+            "refundstarpayment": self._refund_star_payment,
         }
         for kind in MEDIA_KINDS:
             handlers[f"send{kind}"] = self._media_sender(kind)
@@ -1041,6 +1047,62 @@ class FakeTelegram:
         self.callback_answers[query_id] = query.answer
         return True
 
+    # ----------------------------------------------------------------- Stars payments
+
+    @staticmethod
+    def _invoice(p: _Params) -> JSON:
+        """Validate an invoice like Telegram does for Stars (XTR) and fiat currencies."""
+        title, description = p.text("title") or "", p.text("description") or ""
+        payload, currency = p.text("payload") or "", p.text("currency") or ""
+        prices = p.json_value("prices")
+        if not 1 <= len(title) <= 32:
+            raise bad_request("INVOICE_TITLE_INVALID")
+        if not 1 <= len(description) <= 255:
+            raise bad_request("INVOICE_DESCRIPTION_INVALID")
+        if not 1 <= len(payload.encode()) <= 128:
+            raise bad_request("INVOICE_PAYLOAD_INVALID")
+        if not isinstance(prices, list) or not prices:
+            raise bad_request("can't parse prices JSON object")
+        if currency == "XTR" and (len(prices) != 1 or p.text("provider_token")):
+            raise bad_request("STARS_INVOICE_INVALID")
+        total = sum(int(price.get("amount", 0)) for price in prices)
+        if total <= 0:
+            raise bad_request("CURRENCY_TOTAL_AMOUNT_INVALID")
+        return {"title": title, "description": description, "start_parameter": "",
+                "currency": currency, "total_amount": total, "payload": payload}
+
+    async def _send_invoice(self, p: _Params) -> JSON:
+        chat_id = p.chat_id()
+        invoice = self._invoice(p)
+        markup = validate_markup(p.json_value("reply_markup"))
+        self._check_recipient(chat_id)
+        self._throttle(chat_id)
+        message = self._store(chat_id, "invoice", reply_markup=markup, invoice=invoice)
+        return self._message_object(message)
+
+    async def _create_invoice_link(self, p: _Params) -> str:
+        self._invoice(p)
+        return f"https://t.me/$fake_invoice_{secrets.token_urlsafe(8)}"
+
+    async def _answer_pre_checkout_query(self, p: _Params) -> bool:
+        query = self._pre_checkouts.get(p.text("pre_checkout_query_id") or "")
+        if query is None or query.answered or self.clock() - query.created > 10:
+            raise bad_request(QUERY_TOO_OLD)  # Telegram cancels the payment after 10 s
+        if not p.flag("ok") and not p.text("error_message"):
+            raise bad_request("error_message is required when ok is false")
+        query.answered = True
+        query.answer = {"ok": p.flag("ok"), "error_message": p.text("error_message")}
+        return True
+
+    async def _refund_star_payment(self, p: _Params) -> bool:
+        charge = self.charges.get(p.text("telegram_payment_charge_id") or "")
+        if charge is None or charge["user_id"] != p.integer("user_id"):
+            raise bad_request("CHARGE_NOT_FOUND")
+        if charge["refunded"]:
+            raise bad_request("CHARGE_ALREADY_REFUNDED")
+        charge["refunded"] = True
+        return True
+
     # ----------------------------------------------------------------- message store
 
     def _allocate_message_id(self, chat_id: int) -> int:
@@ -1077,6 +1139,8 @@ class FakeTelegram:
             data["entities" if text_key == "text" else "caption_entities"] = message.entities
         if message.has_inline_keyboard:  # only inline keyboards are part of a Message
             data["reply_markup"] = message.reply_markup
+        if message.invoice:
+            data["invoice"] = message.invoice
         if message.media_group_id:
             data["media_group_id"] = message.media_group_id
         if message.edit_date:
@@ -1208,6 +1272,42 @@ class FakeTelegram:
     async def send_sticker(self, user: FakeUser, emoji: str = "👍") -> JSON:
         return await self._user_media(user, "sticker", b"RIFF\x00\x00\x00\x00WEBP", None, None,
                                       emoji=emoji, file_name="sticker.webp", mime="image/webp")
+
+    async def pay(self, user: FakeUser, invoice: FakeMessage | None = None, *,
+                  timeout: float = 10.0, deliver_twice: bool = False) -> str | None:
+        """The user pays an invoice (default: the latest in their chat).
+
+        Queues a pre_checkout_query, waits for the bot's answer, then (if ok) the
+        successful_payment message; ``deliver_twice`` repeats it as Telegram may.
+        Returns the telegram_payment_charge_id, or None if the bot declined.
+        """
+        invoice = invoice or next((m for m in reversed(self.messages(user.id)) if m.invoice), None)
+        if invoice is None or invoice.invoice is None:
+            raise AssertionError(f"no invoice in chat {user.id}")
+        details = invoice.invoice
+        query_id = str(secrets.randbits(62))
+        query = self._pre_checkouts[query_id] = _Query(user, self.clock())
+        self._queue("pre_checkout_query", {
+            "id": query_id, "from": user.as_user(), "currency": details["currency"],
+            "total_amount": details["total_amount"], "invoice_payload": details["payload"]})
+        try:
+            await self.wait_for(lambda: query.answered, timeout)
+        except AssertionError:
+            raise AssertionError(f"pre_checkout_query not answered within {timeout}s") from None
+        if not (query.answer or {}).get("ok"):
+            return None
+        return self._successful_payment(user, details, deliver_twice)
+
+    def _successful_payment(self, user: FakeUser, details: JSON, deliver_twice: bool) -> str:
+        charge_id = f"stxFake{secrets.token_hex(12)}"
+        payment = {"currency": details["currency"], "total_amount": details["total_amount"],
+                   "invoice_payload": details["payload"], "telegram_payment_charge_id": charge_id,
+                   "provider_payment_charge_id": ""}
+        self.charges[charge_id] = {**payment, "user_id": user.id, "refunded": False}
+        message = self._user_message(user, successful_payment=payment)
+        if deliver_twice:
+            self._queue("message", message)
+        return charge_id
 
     def add_chat(self, user: FakeUser) -> None:
         """Make a chat known without a message (for ``known_chats_only``)."""

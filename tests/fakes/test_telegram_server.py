@@ -23,7 +23,9 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    LabeledPrice,
     Message,
+    PreCheckoutQuery,
 )
 from aiohttp import ClientSession, web
 
@@ -286,3 +288,33 @@ async def test_unknown_method_and_wrong_token(tg: FakeTelegram) -> None:
     with pytest.raises(TelegramUnauthorizedError):
         await wrong.get_me()
     await wrong.session.close()
+
+
+async def test_stars_payment_flow(tg: FakeTelegram, bot: Bot) -> None:
+    dp = Dispatcher()
+    paid: list[str] = []
+
+    @dp.pre_checkout_query()
+    async def approve(query: PreCheckoutQuery) -> None:
+        await query.answer(ok=True)
+
+    @dp.message(F.successful_payment)
+    async def credit(message: Message) -> None:
+        assert message.successful_payment
+        paid.append(message.successful_payment.telegram_payment_charge_id)
+
+    task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False,
+                                                polling_timeout=5))
+    with pytest.raises(TelegramBadRequest, match="STARS_INVOICE_INVALID"):
+        await bot.send_invoice(ALICE.id, "Stars", "Top up", "p1", currency="XTR",
+                               prices=[LabeledPrice(label="a", amount=1)] * 2)
+    await bot.send_invoice(ALICE.id, "Stars", "Top up", "p1", currency="XTR",
+                           prices=[LabeledPrice(label="100 stars", amount=100)])
+    charge_id = await tg.pay(ALICE, deliver_twice=True)
+    assert charge_id and await tg.wait_for(lambda: len(paid) == 2)
+    assert paid == [charge_id, charge_id]  # the bot must de-duplicate
+    assert await bot.refund_star_payment(ALICE.id, charge_id)
+    with pytest.raises(TelegramBadRequest, match="CHARGE_ALREADY_REFUNDED"):
+        await bot.refund_star_payment(ALICE.id, charge_id)
+    await dp.stop_polling()
+    await asyncio.wait_for(task, 5)
