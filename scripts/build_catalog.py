@@ -206,7 +206,7 @@ def _texts_for(texts: dict[str, Any], group: str, key: str, fallback: str, missi
 def _both(found: dict[str, str] | None, fallback: str, missing: Counter[str], what: str) -> dict[str, str]:
     """{"en", "ru"} with English (or the fallback) wherever a text is missing."""
     found = found or {}
-    if not found.get("ru") and fallback:
+    if not found.get("ru"):
         missing[what] += 1
     en = found.get("en") or fallback
     return {"en": en, "ru": found.get("ru") or en}

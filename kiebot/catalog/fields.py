@@ -6,7 +6,7 @@ English and Russian) come from the catalog entry, with English fallbacks made fr
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -145,7 +145,7 @@ def build_field(
         texts=(texts.get("fields") or {}).get(key) or {},
     )
     if kind in (FieldKind.INTEGER, FieldKind.NUMBER):
-        object.__setattr__(spec, "presets", number_presets(spec))
+        spec = replace(spec, presets=number_presets(spec))
     return spec
 
 
