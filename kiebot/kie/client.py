@@ -17,7 +17,15 @@ from typing import Any
 
 import aiohttp
 
-from kiebot.kie.errors import KieError, KieRateLimited, KieUnavailable, error_for, redact
+from kiebot.kie.errors import (
+    KieError,
+    KieRateLimited,
+    KieUnavailable,
+    KieValidation,
+    contains_telegram_file_url,
+    error_for,
+    redact,
+)
 from kiebot.kie.ratelimit import RateLimiter, SlidingWindowLimiter
 from kiebot.kie.records import TaskRecord
 
@@ -82,6 +90,9 @@ class KieClient:
 
     async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None) -> str:
         """Start a market-model task and return its taskId."""
+        if contains_telegram_file_url(input):
+            # A bug upstream, but never leak the bot token to a third party: refuse before sending.
+            raise KieValidation(400, "input contains a Telegram file URL; upload the file to KIE first")
         body: dict[str, Any] = {"model": model, "input": input}
         if callback_url:
             body["callBackUrl"] = callback_url

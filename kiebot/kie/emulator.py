@@ -36,6 +36,9 @@ Control API (no auth):
     GET  /_emulator/tasks         {"tasks": [{"taskId", "model", "input", "callBackUrl", "state"}, ...]}
     GET  /_emulator/uploads       {"uploads": [{"fileName", "uploadPath", "mimeType", "fileSize", "downloadUrl"}]}
 
+Stricter than KIE on purpose: an input holding a Telegram file URL (`/file/bot<token>/`) is refused with 422,
+so tests catch a leaked bot token.
+
 Prompt magic for manual dry runs: an input string containing `[fail]` makes the task fail, `[slow]` makes it
 generate for 30 s.
 """
@@ -63,6 +66,7 @@ import aiohttp
 from aiohttp import web
 
 from kiebot.kie.emulator_models import EmuModel, load_models
+from kiebot.kie.errors import contains_telegram_file_url
 from kiebot.kie.fakemedia import make_result
 
 log = logging.getLogger("kiebot.kie.emulator")
@@ -284,6 +288,8 @@ async def create_task(request: web.Request) -> web.Response:
         return error(422, "input must be an object")
     if model.callback_required and not body.get("callBackUrl"):
         return error(422, "callBackUrl is required for this model")
+    if contains_telegram_file_url(body["input"]):  # stricter than KIE on purpose: tests must catch token leaks
+        return error(422, "input contains a Telegram file URL (it carries the bot token)")
     reason = model.validate(body["input"])
     if reason:
         return error(422, reason)

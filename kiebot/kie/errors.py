@@ -13,9 +13,25 @@ _MAX_MESSAGE = 300
 # Telegram file URLs and bot tokens carry the bot's secret; bearer tokens carry KIE's.
 _SECRET_PATTERNS = (
     re.compile(r"https?://[^\s\"']*telegram\.org/[^\s\"']*", re.I),
+    re.compile(r"https?://[^\s\"']*/file/bot\d+:[^\s\"']*"),
     re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b"),
     re.compile(r"Bearer\s+\S+", re.I),
 )
+
+
+# A Telegram file download path: `/file/bot<token>/...`, on api.telegram.org or a self-hosted/fake Bot API.
+TELEGRAM_FILE_URL = re.compile(r"/file/bot\d+:")
+
+
+def contains_telegram_file_url(value: object) -> bool:
+    """True when any string inside `value` (nested dicts/lists) is a Telegram file URL, which carries the bot token."""
+    if isinstance(value, str):
+        return bool(TELEGRAM_FILE_URL.search(value))
+    if isinstance(value, dict):
+        return any(contains_telegram_file_url(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_telegram_file_url(v) for v in value)
+    return False
 
 
 def redact(text: str, *secrets: str) -> str:

@@ -374,3 +374,11 @@ async def test_shared_session_is_not_closed(emu: RunningEmulator) -> None:
         async with KieClient(emu.url, emu.url, KEY, session=http) as kie:
             await kie.credits()
         assert not http.closed
+
+
+async def test_telegram_file_urls_never_leave(kie: KieClient, emu: RunningEmulator) -> None:
+    leak = {"prompt": "x", "image_urls": ["http://127.0.0.1:9/file/bot123456:ABCdef_ghi-jkl/photos/a.jpg"]}
+    with pytest.raises(KieValidation) as caught:
+        await kie.create_task("google/nano-banana-edit", leak)
+    assert "ABCdef" not in str(caught.value)
+    assert emu.state.tasks == {}

@@ -257,3 +257,9 @@ async def test_reset_clears_everything(emu: RunningEmulator, http: aiohttp.Clien
     _, tasks = await call(http, "GET", f"{emu.url}/_emulator/tasks")
     _, credit = await call(http, "GET", f"{emu.url}/api/v1/chat/credit")
     assert tasks["tasks"] == [] and credit == {"code": 200, "msg": "success", "data": 10000}
+
+
+async def test_telegram_file_url_refused(emu: RunningEmulator, http: aiohttp.ClientSession) -> None:
+    body = {"model": "google/nano-banana", "input": {"prompt": "https://api.telegram.org/file/bot1:AAA/x.jpg"}}
+    _, answer = await call(http, "POST", f"{emu.url}/api/v1/jobs/createTask", json=body)
+    assert answer["code"] == 422 and "Telegram" in answer["msg"]
