@@ -382,3 +382,12 @@ async def test_telegram_file_urls_never_leave(kie: KieClient, emu: RunningEmulat
         await kie.create_task("google/nano-banana-edit", leak)
     assert "ABCdef" not in str(caught.value)
     assert emu.state.tasks == {}
+
+
+async def test_upload_retried_after_server_error(kie: KieClient, emu: RunningEmulator, sleeps: Sleeps) -> None:
+    await control(emu, "fail", {"code": 500, "endpoint": "upload"})
+    url = await kie.upload_file(b"abc", "a.txt", "text/plain")
+    assert url.endswith("a.txt") and len(sleeps.delays) == 1 and len(emu.state.uploads) == 1
+    await control(emu, "fail", {"code": 451, "endpoint": "upload"})
+    with pytest.raises(KieFileFetch):
+        await kie.upload_file(b"abc", "a.txt", "text/plain")
