@@ -1,6 +1,6 @@
 """Persistence: engine and migrations, the wallet ledger, users, the job repository, aiogram FSM storage."""
 from kiebot.store import jobs, users, wallet
-from kiebot.store.db import create_engine, migrate, session_factory
+from kiebot.store.db import create_engine, dialect_insert, migrate, session_factory
 from kiebot.store.fsm import SqlStorage
 from kiebot.store.jobs import NotEnoughBalance
 from kiebot.store.models import ACTIVE_STATES, OPEN_STATES, Base, ChatThrottle, FsmRecord, Job, JobState, LedgerEntry
@@ -23,6 +23,7 @@ __all__ = [
     "SqlStorage",
     "User",
     "create_engine",
+    "dialect_insert",
     "get_balance",
     "get_or_create_user",
     "jobs",

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kiebot.store.models import FsmRecord
-from kiebot.store.wallet import _insert
+from kiebot.store.db import dialect_insert
 
 
 class SqlStorage(BaseStorage):
@@ -49,7 +49,7 @@ class SqlStorage(BaseStorage):
             values["state"] = state
         if data is not ...:
             values["data"] = data
-        insert = _insert(session)
+        insert = dialect_insert(session)
         stmt = insert(FsmRecord).values(
             key=key, state=values.get("state"), data=values.get("data", {}), updated_at=func.now()
         )

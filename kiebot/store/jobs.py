@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.store import wallet
 from kiebot.store.models import ACTIVE_STATES, OPEN_STATES, ChatThrottle, Job, JobState, User
-from kiebot.store.wallet import _insert
+from kiebot.store.db import dialect_insert
 
 _JOB_COLUMNS = frozenset(c.key for c in Job.__mapper__.column_attrs)
 _READONLY = frozenset({"id", "user_id", "confirm_key", "price"})
@@ -67,7 +67,7 @@ async def create_job(
     if isinstance(price, bool) or not isinstance(price, int) or price < 0:
         raise ValueError(f"price must be a non-negative int, got {price!r}")
     now = now or utcnow()
-    insert = _insert(session)
+    insert = dialect_insert(session)
     async with session.begin_nested():  # leaving it by NotEnoughBalance rolls the insert back
         stmt = (
             insert(Job)
@@ -329,7 +329,7 @@ async def try_take_edit_slot(session: AsyncSession, chat_id: int, now: datetime,
 
     One upsert with a conditional DO UPDATE, so replicas racing for one chat get one True between them.
     """
-    insert = _insert(session)
+    insert = dialect_insert(session)
     cutoff = now - timedelta(seconds=interval)
     stmt = insert(ChatThrottle).values(chat_id=chat_id, edited_at=now)
     stmt = stmt.on_conflict_do_update(

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.store import wallet
 from kiebot.store.models import LedgerKind, User
-from kiebot.store.wallet import _insert
+from kiebot.store.db import dialect_insert
 
 
 async def get_or_create_user(
@@ -23,7 +23,7 @@ async def get_or_create_user(
     with the ledger key `bonus:<user_id>`, so it is given once whatever happens. Username and first name are
     refreshed when they changed. Does not commit.
     """
-    insert = _insert(session)
+    insert = dialect_insert(session)
     stmt = (
         insert(User)
         .values(id=user_id, username=username, first_name=first_name, balance=0, held=0, blocked_bot=False)

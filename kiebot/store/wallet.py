@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
+from kiebot.store.db import dialect_insert
 from kiebot.store.models import LedgerEntry, LedgerKind, User
 
 CREDIT_KINDS = frozenset({LedgerKind.BONUS, LedgerKind.GRANT, LedgerKind.TOPUP})
@@ -41,15 +41,6 @@ def _check_amount(name: str, value: int, *, allow_zero: bool = False) -> None:
         raise ValueError(f"{name} must be an int, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, got {value}")
-
-
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise NotImplementedError(f"unsupported database dialect {name!r}")
 
 
 async def _move(
@@ -71,7 +62,7 @@ async def _move(
     `need_balance` / `need_held`: the least the columns must hold for the UPDATE to apply. When they are short the
     ledger row is rolled back (SAVEPOINT) and either False is returned or LedgerError raised (`short_is_error`).
     """
-    insert = _insert(session)
+    insert = dialect_insert(session)
     try:
         async with session.begin_nested():
             stmt = (
