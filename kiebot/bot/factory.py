@@ -12,7 +12,6 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.strategy import FSMStrategy
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
-from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from kiebot.bot.handlers import build_routers
 from kiebot.bot.i18n import LANGUAGES, Translator
@@ -49,7 +48,6 @@ def create_dispatcher(settings: Settings, *, storage: BaseStorage, sessionmaker:
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(DbSessionMiddleware(sessionmaker))
         observer.outer_middleware(UserMiddleware(settings, translator))
-    dp.callback_query.middleware(CallbackAnswerMiddleware())
     dp.include_routers(*build_routers())
     return dp
 

@@ -1,12 +1,14 @@
 """Fluent texts in Russian and English. No user-facing string lives in Python code."""
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable
 
 from fluent.runtime import FluentBundle, FluentResource
 
+log = logging.getLogger(__name__)
 LANGUAGES = ("ru", "en")
 Translate = Callable[..., str]
 
@@ -24,8 +26,8 @@ class Translator:
         if message.value is None:
             raise KeyError(f"text {key!r} has no value")
         text, errors = bundle.format_pattern(message.value, params)
-        if errors:
-            raise ValueError(f"text {key!r}: {errors}")
+        if errors:  # a missing parameter must not cost the user their answer: log it and show the rest
+            log.error("text %r in %s: %s", key, lang, errors)
         return text
 
     def bind(self, lang: str) -> Translate:

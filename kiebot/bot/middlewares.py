@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kiebot.bot.i18n import Translator
 from kiebot.config import Settings
+from kiebot.store.db import current_session
 from kiebot.store.users import get_or_create_user
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,14 @@ class DbSessionMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.sessionmaker() as session:
             data["session"] = session
+            token = current_session.set(session)
             try:
                 result = await handler(event, data)
             except Exception:
                 await session.rollback()
                 raise
+            finally:
+                current_session.reset(token)
             await session.commit()
             return result
 
@@ -66,6 +70,7 @@ class UserMiddleware(BaseMiddleware):
         lang = self.translator.resolve_language(user.language, tg_user.language_code)
         data.update(user=user, user_created=created, lang=lang, tr=self.translator.bind(lang))
         data["is_admin"] = tg_user.id in self.settings.admin_ids
+        await session.commit()  # the new user and their bonus are safe even if the handler fails
         return await handler(event, data)
 
 

@@ -52,26 +52,32 @@ class TelegramNotifier:
 
     # --- status message --------------------------------------------------------------------------
     async def show_status(self, job: Job, *, final: bool = False) -> None:
+        text = await self._status_text(job)
+        if text == job.status_text or not await self._edit_slot(job.chat_id, final):
+            return
+        message_id = await self._put_status(job, text)  # no transaction is open during Telegram I/O
         async with self.sessionmaker() as session:
-            ahead = None
-            if job.state == JobState.WAITING and await job_repo.count_active(session, job.user_id) >= self.settings.max_active_per_user:
-                ahead = await job_repo.position_in_line(session, job)
-            text = status_text(self.translator.bind(job.language), job.language, job, self.catalog.get(job.model_id), ahead)
-            if text == job.status_text:
-                return
-            if not await self._edit_slot(session, job.chat_id, final):
-                return
-            message_id = await self._put_status(job, text)
-            await job_repo.update_job(session, job.id, None, status_text=text, status_message_id=message_id)
+            await job_repo.set_status_message(session, job.id, message_id, text)
             await session.commit()
         job.status_text, job.status_message_id = text, message_id
 
-    async def _edit_slot(self, session: AsyncSession, chat_id: int, final: bool) -> bool:
+    async def _status_text(self, job: Job) -> str:
+        ahead = None
+        if job.state == JobState.WAITING:
+            async with self.sessionmaker() as session:
+                if await job_repo.count_active(session, job.user_id) >= self.settings.max_active_per_user:
+                    ahead = await job_repo.position_in_line(session, job)
+        tr = self.translator.bind(job.language)
+        return status_text(tr, job.language, job, self.catalog.get(job.model_id), ahead)
+
+    async def _edit_slot(self, chat_id: int, final: bool) -> bool:
         """At most one status edit per STATUS_EDIT_INTERVAL per chat; a final one waits for its turn."""
         interval = self.settings.status_edit_interval
         for _ in range(20 if final else 1):
-            if await job_repo.try_take_edit_slot(session, chat_id, _now(), interval):
+            async with self.sessionmaker() as session:
+                taken = await job_repo.try_take_edit_slot(session, chat_id, _now(), interval)
                 await session.commit()
+            if taken:
                 return True
             if final:
                 await asyncio.sleep(max(interval / 4, 0.05))

@@ -1,6 +1,6 @@
 """Engine, sessions and migrations.
 
-SQLite: the parent directory of a file database is created, the database runs in WAL mode with `busy_timeout` 5000 ms
+SQLite: the parent directory of a file database is created, the database runs in WAL mode with `busy_timeout` 30 s
 and `foreign_keys=ON`, and every transaction starts with `BEGIN IMMEDIATE`: writers queue up on the busy timeout at
 BEGIN instead of failing with "database is locked" when a read transaction later tries to write. SQLAlchemy emits the
 BEGIN itself (sqlite3's own transaction control is switched off), which also makes SAVEPOINTs work.
@@ -9,6 +9,7 @@ PostgreSQL: `pool_pre_ping`.
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 PACKAGE_DIR = Path(__file__).resolve().parent
 ALEMBIC_INI = PACKAGE_DIR / "alembic.ini"
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# Writers queue on the lock this long: a handler may hold it while it talks to Telegram.
+SQLITE_BUSY_TIMEOUT_MS = 30000
+# The session of the update being handled: other store code joins its transaction instead of opening a
+# second one, which on SQLite would wait for the first one's lock forever.
+current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
 
 
 def _is_sqlite(url: str) -> bool:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiogram.exceptions import DataNotDictLikeError
@@ -12,14 +13,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kiebot.store.models import FsmRecord
-from kiebot.store.db import dialect_insert
+from kiebot.store.db import current_session, dialect_insert
 
 
 class SqlStorage(BaseStorage):
     """One row per key (built by `key_builder`, default `DefaultKeyBuilder()`), holding both state and data.
 
-    Every call is its own short transaction. Data must be JSON-serializable (TypeError otherwise); a row whose
-    state is None and data empty is deleted.
+    Inside an update the calls join the update's unit of work (`db.current_session`), so the form and
+    whatever the handler wrote commit together; elsewhere every call is its own short transaction.
+    Data must be JSON-serializable (TypeError otherwise); a row whose state is None and data empty is deleted.
     """
 
     def __init__(
@@ -29,6 +31,15 @@ class SqlStorage(BaseStorage):
     ) -> None:
         self.sessionmaker = sessionmaker
         self.key_builder = key_builder or DefaultKeyBuilder()
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        shared = current_session.get()
+        if shared is not None:
+            yield shared
+            return
+        async with self.sessionmaker.begin() as session:
+            yield session
 
     def _key(self, key: StorageKey) -> str:
         return self.key_builder.build(key)
@@ -64,20 +75,20 @@ class SqlStorage(BaseStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        async with self.sessionmaker.begin() as session:
+        async with self._session() as session:
             await self._write(session, self._key(key), state=value)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        async with self.sessionmaker() as session:
+        async with self._session() as session:
             return await session.scalar(select(FsmRecord.state).where(FsmRecord.key == self._key(key)))
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         value = self._json(data)
-        async with self.sessionmaker.begin() as session:
+        async with self._session() as session:
             await self._write(session, self._key(key), data=value)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        async with self.sessionmaker() as session:
+        async with self._session() as session:
             data = await session.scalar(select(FsmRecord.data).where(FsmRecord.key == self._key(key)))
         return dict(data or {})
 
@@ -85,7 +96,7 @@ class SqlStorage(BaseStorage):
         """Merge `data` into the stored data in one transaction (read and write together)."""
         patch = self._json(dict(data))
         name = self._key(key)
-        async with self.sessionmaker.begin() as session:
+        async with self._session() as session:
             current = await session.scalar(
                 select(FsmRecord.data).where(FsmRecord.key == name).with_for_update()
             )

@@ -338,3 +338,10 @@ async def try_take_edit_slot(session: AsyncSession, chat_id: int, now: datetime,
         where=ChatThrottle.edited_at <= cutoff,
     ).returning(ChatThrottle.chat_id)
     return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+async def set_status_message(session: AsyncSession, job_id: int, message_id: int | None, text: str) -> None:
+    """Remember the status message and what it shows (display only: no lease needed)."""
+    await session.execute(
+        update(Job).where(Job.id == job_id).values(status_message_id=message_id, status_text=text)
+    )

@@ -101,18 +101,20 @@ confirm-use-buttons = Everything is filled in: use the buttons above to edit a v
 try-again = Please try again.
 
 ## Answer errors
-err-not-a-number = “{ $value }” is not a number.
+err-not-a-number = That is not a number.
 err-integer = A whole number is needed, without a fraction.
 err-number-range = The number must be from { $min } to { $max }.
 err-number-min = The number must be at least { $min }.
 err-number-max = The number must be at most { $max }.
 err-text-too-long = The text is too long: { $length } characters, the limit is { $max }.
 err-text-too-short = The text is too short: at least { $min } characters are needed.
-err-text-empty = The text is empty.
-err-choice = “{ $value }” is not one of the options. Tap one of the buttons.
+err-empty = The answer is empty.
+err-multiple-of = The number must be a multiple of { $step }.
+err-media-too-long = The file is { $seconds } s long; this model takes at most { $max } s. Send a shorter one.
+err-choice = That is not one of the options. Tap one of the buttons.
 err-bool = Answer yes or no (or tap a button).
-err-json = This is not valid JSON or does not fit the expected form: { $detail }
-err-pattern = The value has the wrong format: { $detail }
+err-json = This is not valid JSON or does not fit the expected form: { $error }
+err-pattern = The value has the wrong format (expected pattern: { $pattern }).
 err-use-buttons = Use the buttons of this step.
 err-expected-text = A text is expected here (or a .txt file).
 err-expected-file = { $media ->

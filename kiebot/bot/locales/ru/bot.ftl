@@ -101,18 +101,20 @@ confirm-use-buttons = Всё заполнено: кнопками выше мо�
 try-again = Попробуйте ещё раз.
 
 ## Answer errors
-err-not-a-number = «{ $value }» — не число.
+err-not-a-number = Это не число.
 err-integer = Нужно целое число, без дробной части.
 err-number-range = Число должно быть от { $min } до { $max }.
 err-number-min = Число должно быть не меньше { $min }.
 err-number-max = Число должно быть не больше { $max }.
 err-text-too-long = Текст слишком длинный: { $length } симв., а можно не больше { $max }.
 err-text-too-short = Текст слишком короткий: нужно хотя бы { $min } симв.
-err-text-empty = Текст пустой.
-err-choice = «{ $value }» — нет среди вариантов. Нажмите одну из кнопок.
+err-empty = Пустой ответ.
+err-multiple-of = Число должно быть кратно { $step }.
+err-media-too-long = Длина файла { $seconds } с, а эта модель принимает не больше { $max } с. Пришлите файл покороче.
+err-choice = Такого варианта нет. Нажмите одну из кнопок.
 err-bool = Ответьте «да» или «нет» (или нажмите кнопку).
-err-json = Это не корректный JSON или он не подходит по форме: { $detail }
-err-pattern = Значение в неверном формате: { $detail }
+err-json = Это не корректный JSON или он не подходит по форме: { $error }
+err-pattern = Значение в неверном формате (ожидается шаблон: { $pattern }).
 err-use-buttons = Воспользуйтесь кнопками этого шага.
 err-expected-text = Здесь нужен текст (или файл .txt).
 err-expected-file = { $media ->
