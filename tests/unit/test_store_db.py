@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from kiebot.store.db import ALEMBIC_INI, MIGRATIONS_DIR, create_engine, migrate
+from kiebot.store.db import ALEMBIC_INI, MIGRATIONS_DIR, SQLITE_BUSY_TIMEOUT_MS, create_engine, migrate
 from kiebot.store.models import Base
 from tests.store_fixtures import StoreDB, sqlite_db, store_db  # noqa: F401
 
@@ -42,7 +42,7 @@ async def test_sqlite_pragmas(sqlite_db: StoreDB) -> None:
     async with sqlite_db.engine.connect() as conn:
         assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
         assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
-        assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 5000
+        assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() == SQLITE_BUSY_TIMEOUT_MS
 
 
 def test_migrations_ship_inside_the_package() -> None:
