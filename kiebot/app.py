@@ -25,17 +25,27 @@ from kiebot.store.fsm import SqlStorage
 log = logging.getLogger(__name__)
 
 
+def load_catalog(settings: Settings) -> Catalog:
+    """The catalogue this deployment offers: the operator's override applied, and the models that need KIE
+    callbacks only when KIE can reach us (PUBLIC_URL)."""
+    catalog = Catalog.load(settings.catalog_path)
+    return catalog if settings.callback_url else catalog.without_callback_models()
+
+
 class App:
     """Everything one bot process runs, built from settings; tests start and stop it in-process."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.catalog = Catalog.load(settings.catalog_path)
+        self.catalog = load_catalog(settings)
         self.translator = Translator(settings.default_language)
         self.engine_db = db.create_engine(settings.database_url)
         self.sessionmaker = db.session_factory(self.engine_db)
         assert settings.kie_api_key is not None
-        self.kie = KieClient(settings.kie_api_base, settings.kie_upload_base, settings.kie_api_key.get_secret_value())
+        self.kie = KieClient(
+            settings.kie_api_base, settings.kie_upload_base, settings.kie_api_key.get_secret_value(),
+            create_limit=(settings.kie_create_per_10s, 10.0), poll_limit=(settings.kie_polls_per_second, 1.0),
+        )
         self.bot: Bot = create_bot(settings)
         self.dispatcher: Dispatcher = create_dispatcher(
             settings, storage=SqlStorage(self.sessionmaker), sessionmaker=self.sessionmaker,

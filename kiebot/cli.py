@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kiebot: the settings in the environment or .env are not valid:\n{exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     handler = {"run": _run, "migrate": _migrate, "check": _check, "catalog": _catalog, "emulate-kie": _emulate}
     return handler[args.command](settings, args)
 
@@ -76,10 +77,11 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _catalog(settings: Settings, args: argparse.Namespace) -> int:
-    from kiebot.catalog import Catalog, CatalogError, pricing
+    from kiebot.app import load_catalog
+    from kiebot.catalog import CatalogError, pricing
 
     try:
-        catalog = Catalog.load(settings.catalog_path)
+        catalog = load_catalog(settings)
     except CatalogError as exc:
         print(f"kiebot: the catalogue override is not valid: {exc}", file=sys.stderr)
         return 2

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     status_edit_interval: float = Field(default=3.0, ge=0)
     # An uploaded KIE file is re-uploaded after this many hours (KIE keeps uploads 1-3 days).
     upload_ttl_hours: float = Field(default=20.0, gt=0)
+    # KIE's account limits (API.md): about 20 createTask per 10 s and 10 status requests per second.
+    kie_create_per_10s: int = Field(default=20, ge=1)
+    kie_polls_per_second: int = Field(default=10, ge=1)
     log_level: str = "INFO"
 
     @field_validator("bot_token", "kie_api_key", "catalog_path", "public_url", mode="before")

@@ -7,6 +7,7 @@ from importlib import resources
 from typing import Any, Callable
 
 from fluent.runtime import FluentBundle, FluentResource
+from fluent.runtime.types import fluent_number
 
 log = logging.getLogger(__name__)
 LANGUAGES = ("ru", "en")
@@ -25,7 +26,10 @@ class Translator:
         message = bundle.get_message(key)
         if message.value is None:
             raise KeyError(f"text {key!r} has no value")
-        text, errors = bundle.format_pattern(message.value, params)
+        # Ids and amounts print as plain digits ("#1234", "100000 💎"), not "1,234" / "1 234".
+        args = {k: fluent_number(v, useGrouping=False) if isinstance(v, int) and not isinstance(v, bool) else v
+                for k, v in params.items()}
+        text, errors = bundle.format_pattern(message.value, args)
         if errors:  # a missing parameter must not cost the user their answer: log it and show the rest
             log.error("text %r in %s: %s", key, lang, errors)
         return text

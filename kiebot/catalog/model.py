@@ -139,6 +139,9 @@ def same_value(a: Any, b: Any) -> bool:
 
 
 # --- the catalogue ---------------------------------------------------------------------------------
+NEEDS_CALLBACK_REASON = "KIE requires a callback URL for this model: set PUBLIC_URL to offer it"
+
+
 class Catalog:
     def __init__(self, data: dict[str, Any], hidden: tuple[str, ...] = ()) -> None:
         self._data = data
@@ -166,6 +169,15 @@ class Catalog:
             raise CatalogError(message if message.startswith("CATALOG_PATH") else f"CATALOG_PATH {path}: {message}") from None
         except (KeyError, TypeError, ValueError) as exc:  # a shape apply_override did not foresee
             raise CatalogError(f"CATALOG_PATH {path}: unusable entry ({type(exc).__name__}: {exc})") from None
+
+    def without_callback_models(self) -> Catalog:
+        """This catalogue for a deployment KIE cannot call back (no PUBLIC_URL): models whose API requires a
+        callBackUrl are not offered."""
+        keep = [e for e in self._data["models"] if not e.get("callback_required")]
+        dropped = [{"id": e["id"], "reason": NEEDS_CALLBACK_REASON} for e in self._data["models"] if e.get("callback_required")]
+        data = {**self._data, "models": keep, "excluded": list(self._data.get("excluded") or []) + dropped}
+        hidden = tuple(mid for mid, reason in self.excluded if reason == HIDDEN_REASON)
+        return Catalog(data, hidden)
 
     def get(self, model_id: str) -> ModelSpec | None:
         return self._by_id.get(model_id)

@@ -15,7 +15,7 @@ from kiebot.app import App
 from kiebot.config import Settings
 from kiebot.kie.emulator import EmulatorTimings, RunningEmulator, start_emulator
 from kiebot.store import db
-from tests.fakes import FakeTelegram, FakeUser
+from tests.fakes import FakeTelegram, FakeUser, FloodLimits
 
 TOKEN = "123456789:TEST_token_for_the_fake_telegram_api_00"
 KIE_KEY = "test-kie-key-0123456789abcdef"
@@ -80,9 +80,9 @@ def make_settings(tmp_path: Path, tg: FakeTelegram, kie: RunningEmulator, **over
 
 
 @contextlib.asynccontextmanager
-async def running_stack(tmp_path: Path, **overrides: Any) -> AsyncIterator[Stack]:
+async def running_stack(tmp_path: Path, flood: FloodLimits | None = None, **overrides: Any) -> AsyncIterator[Stack]:
     timings = EmulatorTimings(null_record_s=0.2, queue_s=0.2, generate_s=0.6)
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, flood=flood) as tg:
         kie = await start_emulator(api_key=KIE_KEY, timings=timings)
         stack = Stack(tg, kie, make_settings(tmp_path, tg, kie, **overrides))
         try:
