@@ -118,6 +118,7 @@ async def complete_form(stack: Stack, user: FakeUser, model: ModelSpec) -> Draft
 
 
 
+@pytest.mark.timeout(900)
 async def test_every_model_form_reaches_kie_with_a_valid_input(tmp_path: Path) -> None:
     async with running_stack(
         tmp_path, max_active_per_user=200, kie_create_per_10s=1000, kie_polls_per_second=1000,

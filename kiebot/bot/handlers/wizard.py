@@ -201,6 +201,10 @@ async def _take_file(
     incoming = incoming_file(message, spec.media)
     if incoming is None:
         raise form.AnswerError("err-expected-file", media=spec.media or "document")
+    # The price of this model grows with this file's length, up to the cap the hold was computed for.
+    cap = model.max_media_seconds
+    if cap and draft.current == model.length_field and incoming.seconds and incoming.seconds > cap:
+        raise form.AnswerError("err-media-too-long", seconds=int(incoming.seconds), max=cap)
     path = ".".join(draft.path())
     ref = await media.ingest(incoming, path, telegram_downloader(bot), kie)
     draft.files.append(ref)
