@@ -107,3 +107,50 @@ def alice() -> FakeUser:
 @pytest.fixture
 def boris() -> FakeUser:
     return FakeUser(1002, "Борис", "ru", "boris")
+
+
+# --------------------------------------------------------------------------- journey helpers
+
+ADMIN = FakeUser(900, "Admin", "en", "admin")
+
+
+def relaxed_flood() -> FloodLimits:
+    """Telegram's limits scaled up, for journeys that send many messages (kept in order, still enforced)."""
+    return FloodLimits(per_chat_rate=20.0, per_chat_burst=20)
+
+
+async def balance_of(stack: Stack, user: FakeUser) -> tuple[int, int]:
+    """(balance, held) as stored."""
+    from kiebot.store import wallet
+
+    assert stack.app is not None
+    async with stack.app.sessionmaker() as session:
+        return await wallet.get_balance(session, user.id)
+
+
+async def ledger_of(stack: Stack, user: FakeUser) -> list[tuple[str, int, int]]:
+    """The user's ledger rows, oldest first: (kind, delta_balance, delta_held)."""
+    from sqlalchemy import select
+
+    from kiebot.store.models import LedgerEntry
+
+    assert stack.app is not None
+    async with stack.app.sessionmaker() as session:
+        rows = (await session.execute(
+            select(LedgerEntry).where(LedgerEntry.user_id == user.id).order_by(LedgerEntry.id))).scalars()
+        return [(str(r.kind), int(r.delta_balance), int(r.delta_held)) for r in rows]
+
+
+async def open_model(stack: Stack, user: FakeUser, slug: str, name: str) -> Any:
+    """`/start m_<slug>`, check the card, tap Start; returns the first step's message."""
+    tg = stack.tg
+    await tg.send_command(user, "/start", args=f"m_{slug}")
+    await tg.wait_for_message(user.id, name)
+    await tg.click(user, "▶")
+    return await tg.wait_for_message(user.id, "шаг 1" if user.language_code == "ru" else "step 1")
+
+
+async def grant(stack: Stack, user: FakeUser, amount: int) -> None:
+    """The operator credits `user` with /grant (the user must have started the bot)."""
+    await stack.tg.send_command(ADMIN, "/grant", args=f"{user.id} {amount}")
+    await stack.tg.wait_for_message(ADMIN.id, f"to {user.id}")
