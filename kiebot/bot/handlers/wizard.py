@@ -7,14 +7,14 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.bot import status
 from kiebot.bot.callbacks import ConfirmCB, StepCB
 from kiebot.bot.i18n import Translate
 from kiebot.bot.incoming import incoming_file, read_text_document, telegram_downloader
-from kiebot.bot.render import Screen, model_card, offered
+from kiebot.bot.render import Screen, button, model_card, offered
 from kiebot.bot.screens import Wizard, load_draft, save_draft, screen_for, show
 from kiebot.catalog import Catalog, FieldKind, FieldSpec, ModelSpec, form
 from kiebot.config import Settings
@@ -148,15 +148,16 @@ async def on_answer(
         log.warning("upload to KIE failed: %s", exc)
         await message.answer(tr("err-upload-failed"))
         moved = True
+    await save_draft(state, draft)
     if moved:
-        await save_draft(state, draft)
         await show(message, screen_for(tr, lang, model, draft, user, settings.price_markup), edit=False)
 
 
 async def _take_answer(
     message: Message, draft: Draft, model: ModelSpec, spec: FieldSpec, bot: Bot, kie: Any, tr: Translate
 ) -> bool:
-    """Apply one message to the current step. Returns False when the reply was already sent."""
+    """Apply one message to the current step. Returns False when the reply was already sent
+    (the draft is then saved by the caller all the same)."""
     kind = spec.kind
     if kind in (FieldKind.FILE, FieldKind.FILES):
         return await _take_file(message, draft, model, spec, bot, kie, tr)
@@ -164,7 +165,8 @@ async def _take_answer(
         raise form.AnswerError("err-use-buttons")
     text = message.text
     if text is None and kind == FieldKind.TEXT and message.document is not None:
-        text = await read_text_document(bot, message.document)
+        whole = await read_text_document(bot, message.document)  # a file is a whole text, never a part
+        return await _answer_text(message, draft, model, spec, whole, tr, finish=True)
     if text is None:
         raise form.AnswerError("err-expected-text")
     if kind == FieldKind.TEXT:
@@ -183,8 +185,10 @@ async def _answer_text(
     """Texts longer than one message arrive in parts: keep them until a short part or Done."""
     if not finish and (draft.partial_text or len(text) >= 4000):
         if not draft.append_text_part(text):
-            await message.answer(tr("text-part-received", chars=len(draft.partial_text)))
-            return True
+            done = InlineKeyboardMarkup(inline_keyboard=[[
+                button(tr("btn-text-done"), StepCB(token=draft.token, action="text-done"))]])
+            await message.answer(tr("text-part-received", chars=len(draft.partial_text)), reply_markup=done)
+            return False  # the step screen is not repeated for every part
         text = ""
     full = draft.partial_text + text
     try:
