@@ -5,7 +5,7 @@ import html
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -32,6 +32,19 @@ def button(text: str, data: Any) -> InlineKeyboardButton:
 
 def rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
     return [buttons[i : i + width] for i in range(0, len(buttons), width)]
+
+
+def pager(page: int, pages: int, data_for: Callable[[int], Any]) -> list[InlineKeyboardButton]:
+    """◀ n/N ▶ for a list shown page by page; `data_for(page)` is the callback data of a page."""
+    row = [button("◀", data_for(page - 1))] if page > 0 else []
+    row.append(button(f"{page + 1}/{pages}", data_for(page)))
+    if page < pages - 1:
+        row.append(button("▶", data_for(page + 1)))
+    return row
+
+
+def page_count(items: int, per_page: int) -> int:
+    return max(1, -(-items // per_page))
 
 
 def shorten(text: str, limit: int = SHORT_VALUE) -> str:
@@ -154,7 +167,7 @@ def offered(model: ModelSpec, draft: Draft, spec: FieldSpec) -> tuple[Any, ...]:
 
 def _choice_rows(lang: str, model: ModelSpec, draft: Draft, spec: FieldSpec, page: int) -> list[list[InlineKeyboardButton]]:
     options = offered(model, draft, spec)
-    pages = max(1, -(-len(options) // CHOICES_PER_PAGE))
+    pages = page_count(len(options), CHOICES_PER_PAGE)
     page = min(max(page, 0), pages - 1)
     start = page * CHOICES_PER_PAGE
     chosen = draft.current_value(model)
@@ -166,13 +179,7 @@ def _choice_rows(lang: str, model: ModelSpec, draft: Draft, spec: FieldSpec, pag
     longest = max((len(b.text) for b in buttons), default=0)
     kb = rows(buttons, 2 if longest <= 18 else 1)
     if pages > 1:
-        nav = []
-        if page > 0:
-            nav.append(button("◀", StepCB(token=draft.token, action="page", arg=page - 1)))
-        nav.append(button(f"{page + 1}/{pages}", StepCB(token=draft.token, action="page", arg=page)))
-        if page < pages - 1:
-            nav.append(button("▶", StepCB(token=draft.token, action="page", arg=page + 1)))
-        kb.append(nav)
+        kb.append(pager(page, pages, lambda p: StepCB(token=draft.token, action="page", arg=p)))
     return kb
 
 
@@ -199,12 +206,11 @@ def confirm_screen(
             lines.append(tr("confirm-short", shortfall=price.units - balance))
     t = draft.token
     edits = [button("✏️ " + spec.label(lang), ConfirmCB(token=t, action="edit", arg=i)) for i, spec in enumerate(model.fields)]
-    pages = max(1, -(-len(edits) // EDITS_PER_PAGE))
+    pages = page_count(len(edits), EDITS_PER_PAGE)
     page = min(max(page, 0), pages - 1)
     kb = rows(edits[page * EDITS_PER_PAGE : (page + 1) * EDITS_PER_PAGE], 2)
     if pages > 1:
-        kb.append([button(f"{p + 1}/{pages}" if p != page else f"· {p + 1} ·", ConfirmCB(token=t, action="page", arg=p))
-                   for p in range(pages)])
+        kb.append(pager(page, pages, lambda p: ConfirmCB(token=t, action="page", arg=p)))
     if price is not None:
         kb.append([button(tr("btn-confirm", price=price.units), ConfirmCB(token=t, action="go"))])
     kb.append([button(tr("btn-back"), ConfirmCB(token=t, action="back")),

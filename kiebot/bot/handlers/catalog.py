@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from kiebot.bot.callbacks import CategoryCB, MenuCB, ModelCB
 from kiebot.bot.handlers.wizard import start_wizard
 from kiebot.bot.i18n import Translate
-from kiebot.bot.render import Screen, button, model_card, rows
+from kiebot.bot.render import Screen, button, model_card, page_count, pager, rows
 from kiebot.bot.screens import show
 from kiebot.catalog import Catalog, pricing
 from kiebot.config import Settings
@@ -46,20 +46,14 @@ def tasks_screen(tr: Translate, lang: str, catalog: Catalog, category: str) -> S
 
 def models_screen(tr: Translate, lang: str, catalog: Catalog, settings: Settings, cb: CategoryCB) -> Screen:
     models = catalog.models_in(cb.category, cb.task or None)
-    pages = max(1, -(-len(models) // MODELS_PER_PAGE))
+    pages = page_count(len(models), MODELS_PER_PAGE)
     page = min(max(cb.page, 0), pages - 1)
     kb = []
     for model in models[page * MODELS_PER_PAGE : (page + 1) * MODELS_PER_PAGE]:
         low, _ = pricing.price_range(model, settings.price_markup)
         kb.append([button(tr("model-button", name=model.name(lang), price=low), ModelCB(slug=model.slug))])
     if pages > 1:
-        nav = []
-        if page > 0:
-            nav.append(button("◀", CategoryCB(category=cb.category, task=cb.task, page=page - 1)))
-        nav.append(button(f"{page + 1}/{pages}", CategoryCB(category=cb.category, task=cb.task, page=page)))
-        if page < pages - 1:
-            nav.append(button("▶", CategoryCB(category=cb.category, task=cb.task, page=page + 1)))
-        kb.append(nav)
+        kb.append(pager(page, pages, lambda p: CategoryCB(category=cb.category, task=cb.task, page=p)))
     single_task = len(catalog.tasks(cb.category)) <= 1
     back = MenuCB(action="cats") if single_task else CategoryCB(category=cb.category)
     kb.append([button(tr("btn-back"), back)])
