@@ -67,8 +67,16 @@ class App:
                                                 allowed_updates=self.dispatcher.resolve_used_update_types())
         finally:
             self.stop_event.set()
+            await self._finish_handlers()
             await worker
             await self.close()
+
+    async def _finish_handlers(self, timeout: float = 30.0) -> None:
+        """Let updates already being handled finish (aiogram stops polling without waiting for them)."""
+        running = list(getattr(self.dispatcher, "_handle_update_tasks", ()))
+        if running:
+            log.info("waiting for %d update(s) being handled", len(running))
+            await asyncio.wait(running, timeout=timeout)
 
     async def stop(self) -> None:
         """Stop taking updates; `run` then finishes the handlers under way and the worker's current step."""

@@ -76,8 +76,8 @@ async def answer_step(stack: Stack, user: FakeUser, model: ModelSpec, draft: Dra
     elif spec.kind in (FieldKind.INTEGER, FieldKind.NUMBER):
         if spec.presets:
             await tg.click(user, tg.last_message(user.id).buttons()[0])
-        else:
-            await tg.send_text(user, "42")
+        else:  # seeds: typed
+            await tg.send_text(user, str(spec.minimum) if spec.minimum is not None else "42")
     elif spec.kind == FieldKind.TEXT:
         await tg.send_text(user, sample_text(spec))
     elif spec.kind == FieldKind.TEXTS:
