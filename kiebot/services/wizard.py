@@ -84,6 +84,8 @@ class Draft:
     def progress(self, model: ModelSpec) -> tuple[int, int]:
         """(step number, total steps) for the header."""
         total = len(model.fields)
+        if self.editing and self.current is not None:  # one field asked again: its own place in the form
+            return [f.name for f in model.fields].index(self.current) + 1, total
         done = len([name for name in self.answered if name != self.current])
         return min(done + 1, total), total
 
