@@ -8,6 +8,7 @@ import pytest
 
 from tests.e2e.conftest import Stack, balance_of, ledger_of, open_model, relaxed_flood, running_stack
 from tests.fakes import FakeUser
+from tests.fakes.telegram_server import make_png
 
 
 @pytest.fixture
@@ -117,3 +118,38 @@ async def test_language_switch_to_russian(quick: Stack, alice: FakeUser) -> None
     await tg.send_command(alice, "/start", args="m_google-nano-banana")  # the choice outlives Telegram's en
     card = await tg.wait_for_message(alice.id, "8 💎")
     assert "▶ Начать" in card.buttons()
+
+
+async def test_history_edit_keeps_the_uploaded_images(quick: Stack, alice: FakeUser) -> None:
+    stack, tg = quick, quick.tg
+    await open_model(stack, alice, "google-nano-banana-edit", "Nano Banana Edit")
+    await tg.send_text(alice, "Make it blue")
+    await tg.wait_for_message(alice.id, "step 2")
+    await tg.send_document(alice, make_png(300, 200), "pic.png", "image/png")  # an image sent as a file
+    await tg.wait_for_message(alice.id, "Received files: 1")
+    await tg.send_photo(alice)
+    await tg.wait_for_message(alice.id, "Received files: 2")
+    await tg.click(alice, "✅ Done (2)")
+    await tg.wait_for_message(alice.id, "step 3")
+    await tg.click(alice, "⏩ Defaults for all the rest")
+    await tg.wait_for_message(alice.id, "• Images: 2 files")
+    await tg.click(alice, "✅ Confirm — 8 💎")
+    await tg.wait_for_message(alice.id, "ready!", timeout=20)
+
+    await tg.send_command(alice, "/history")
+    await tg.wait_for_message(alice.id, "Recent generations")
+    await tg.click(alice, "✏️ Edit #1")
+    step = await tg.wait_for_message(alice.id, "Prompt")
+    assert "step 1 of 4" in step.text  # the prompt is the first parameter
+    assert "Now: Make it blue" in step.text
+    await tg.send_text(alice, "Make it green")
+    confirm = await tg.wait_for_message(alice.id, "check the parameters")
+    assert "• Prompt: Make it green" in confirm.text and "• Images: 2 files" in confirm.text
+    await tg.click(alice, "✅ Confirm — 8 💎")
+    await tg.wait_for_message(alice.id, "(#2): ready!", timeout=20)
+    first, second = await stack.kie_tasks()
+    assert second["input"]["image_urls"] == first["input"]["image_urls"]
+    assert len(first["input"]["image_urls"]) == 2
+    assert second["input"]["prompt"] == "Make it green"
+    assert len((await stack.kie_control("uploads"))["uploads"]) == 2  # nothing uploaded again
+    assert await balance_of(stack, alice) == (84, 0)
