@@ -174,3 +174,29 @@ async def test_user_who_blocked_the_bot_does_not_stop_others(quick: Stack, alice
     done = await tg.wait_for_message(boris.id, "готово", timeout=20)
     assert "8 💎" in done.text
     assert len([m for m in tg.messages(boris.id) if m.media_type == "photo"]) == 1
+
+
+async def test_confirm_works_after_a_top_up(quick: Stack, alice: FakeUser) -> None:
+    from tests.e2e.conftest import grant
+
+    stack, tg = quick, quick.tg
+    await open_model(stack, alice, "kling-2_6-t2v", "Kling 2.6 Text-to-Video")
+    await tg.send_text(alice, "Waves on a beach")
+    await tg.wait_for_message(alice.id, "step 2")
+    await tg.click(alice, "No")
+    await tg.wait_for_message(alice.id, "step 3")
+    await tg.click(alice, "⏭ Keep the default")
+    await tg.wait_for_message(alice.id, "step 4")
+    await tg.click(alice, "⏭ Keep the default")
+    confirm = await tg.wait_for_message(alice.id, "check the parameters")
+    await tg.click(alice, "✅ Confirm — 110 💎", message=confirm)
+    await tg.wait_for_message(alice.id, "Not enough balance")
+    await grant(stack, alice, 50)
+    await tg.click(alice, "✅ Confirm — 110 💎", message=confirm)  # the same screen, now affordable
+    done = await tg.wait_for_message(alice.id, "ready!", timeout=20)
+    assert "Charged 110 💎" in done.text
+    assert len([m for m in tg.messages(alice.id) if m.media_type == "video"]) == 1
+    assert len(await stack.kie_tasks()) == 1
+    assert await balance_of(stack, alice) == (40, 0)
+    assert await ledger_of(stack, alice) == [
+        ("bonus", 100, 0), ("grant", 50, 0), ("hold", -110, 110), ("charge", 0, -110)]
