@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     status_edit_interval: float = Field(default=3.0, ge=0)
     # An uploaded KIE file is re-uploaded after this many hours (KIE keeps uploads 1-3 days).
     upload_ttl_hours: float = Field(default=20.0, gt=0)
+    # Outgoing Telegram pace (PLATFORM.md): messages per second overall, and per chat with a short burst.
+    telegram_global_rate: float = Field(default=25.0, gt=0)
+    telegram_chat_rate: float = Field(default=1.0, gt=0)
+    telegram_chat_burst: int = Field(default=3, ge=1)
     # KIE's account limits (API.md): about 20 createTask per 10 s and 10 status requests per second.
     kie_create_per_10s: int = Field(default=20, ge=1)
     kie_polls_per_second: int = Field(default=10, ge=1)

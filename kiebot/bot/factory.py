@@ -15,7 +15,8 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from kiebot.bot.handlers import build_routers
 from kiebot.bot.i18n import LANGUAGES, Translator
-from kiebot.bot.middlewares import DbSessionMiddleware, FloodControl, UserMiddleware
+from kiebot.bot.flood import FloodControl
+from kiebot.bot.middlewares import DbSessionMiddleware, UserMiddleware
 from kiebot.config import Settings
 
 COMMANDS = ("start", "models", "balance", "history", "language", "help", "cancel")
@@ -24,7 +25,8 @@ COMMANDS = ("start", "models", "balance", "history", "language", "help", "cancel
 def create_bot(settings: Settings) -> Bot:
     assert settings.bot_token is not None
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
-    session.middleware(FloodControl())
+    session.middleware(FloodControl(settings.telegram_global_rate, settings.telegram_chat_rate,
+                                    settings.telegram_chat_burst))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,

@@ -1,18 +1,11 @@
-"""Update middlewares (one DB session per update, the user and their language) and the
-outgoing request middleware that honours Telegram's flood limits."""
+"""Update middlewares: one DB session per update, the user and their language."""
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramRetryAfter
-from aiogram.methods import TelegramMethod
-from aiogram.methods.base import Response, TelegramType
+from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User as TgUser
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -72,41 +65,3 @@ class UserMiddleware(BaseMiddleware):
         data["is_admin"] = tg_user.id in self.settings.admin_ids
         await session.commit()  # the new user and their bonus are safe even if the handler fails
         return await handler(event, data)
-
-
-class FloodControl(BaseRequestMiddleware):
-    """Spaces outgoing calls to stay under Telegram's global limit and waits exactly `retry_after` on 429.
-
-    Process-local: with several replicas each one gets its share (see RATE_* settings later).
-    """
-
-    def __init__(self, per_second: float = 25.0, max_retries: int = 3) -> None:
-        self.interval = 1.0 / per_second
-        self.max_retries = max_retries
-        self._next_slot = 0.0
-        self._lock = asyncio.Lock()
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        for attempt in range(self.max_retries + 1):
-            await self._wait_for_slot()
-            try:
-                return await make_request(bot, method)
-            except TelegramRetryAfter as exc:
-                if attempt == self.max_retries:
-                    raise
-                log.warning("Telegram flood control on %s: waiting %s s", method.__api_method__, exc.retry_after)
-                await asyncio.sleep(exc.retry_after)
-        raise AssertionError("unreachable")
-
-    async def _wait_for_slot(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            delay = self._next_slot - now
-            self._next_slot = max(now, self._next_slot) + self.interval
-        if delay > 0:
-            await asyncio.sleep(delay)

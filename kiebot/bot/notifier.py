@@ -71,17 +71,12 @@ class TelegramNotifier:
         return status_text(tr, job.language, job, self.catalog.get(job.model_id), ahead)
 
     async def _edit_slot(self, chat_id: int, final: bool) -> bool:
-        """At most one status edit per STATUS_EDIT_INTERVAL per chat; a final one waits for its turn."""
-        interval = self.settings.status_edit_interval
-        for _ in range(20 if final else 1):
-            async with self.sessionmaker() as session:
-                taken = await job_repo.try_take_edit_slot(session, chat_id, _now(), interval)
-                await session.commit()
-            if taken:
-                return True
-            if final:
-                await asyncio.sleep(max(interval / 4, 0.05))
-        return final
+        """At most one progress edit per STATUS_EDIT_INTERVAL per chat. A final state is always shown
+        (the flood control still spaces it within Telegram's per-chat limit)."""
+        async with self.sessionmaker() as session:
+            taken = await job_repo.try_take_edit_slot(session, chat_id, _now(), self.settings.status_edit_interval)
+            await session.commit()
+        return taken or final
 
     async def _put_status(self, job: Job, text: str) -> int | None:
         try:

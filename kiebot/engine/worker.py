@@ -27,7 +27,7 @@ from kiebot.store.models import Job, JobState
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 300
-BATCH = 20
+BATCH = 50  # jobs advanced at once by one worker
 
 
 def utcnow() -> datetime:
@@ -58,27 +58,41 @@ class Engine:
 
     # --- the loop ------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
+        """Claim due jobs and advance each in its own task, so one slow step (a delivery, a status edit
+        waiting for its turn) never holds up the others. On stop, the steps under way finish."""
         log.info("job worker %s started", self.owner)
+        running: set[asyncio.Task[None]] = set()
         while not stop.is_set():
             try:
-                await self.tick()
+                for job in await self._claim(BATCH - len(running)):
+                    task = asyncio.create_task(self._advance_safely(job), name=f"job-{job.id}")
+                    running.add(task)
+                    task.add_done_callback(running.discard)
             except Exception:
-                log.exception("job worker tick failed")
+                log.exception("job worker could not claim jobs")
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.worker_interval)
             except asyncio.TimeoutError:
                 pass
+        if running:
+            await asyncio.wait(running)
         log.info("job worker %s stopped", self.owner)
 
     async def tick(self) -> int:
-        """Claim the due jobs and advance each one; returns how many were handled."""
-        async with self.sessionmaker() as session:
-            jobs = await job_repo.claim_due(
-                session, self.owner, self.clock(), LEASE_SECONDS, BATCH, self.settings.max_active_per_user
-            )
-            await session.commit()
+        """One pass: claim the due jobs and advance each one a step; returns how many were handled."""
+        jobs = await self._claim(BATCH)
         await asyncio.gather(*(self._advance_safely(job) for job in jobs))
         return len(jobs)
+
+    async def _claim(self, limit: int) -> list[Job]:
+        if limit <= 0:
+            return []
+        async with self.sessionmaker() as session:
+            jobs = await job_repo.claim_due(
+                session, self.owner, self.clock(), LEASE_SECONDS, limit, self.settings.max_active_per_user
+            )
+            await session.commit()
+        return jobs
 
     async def _advance_safely(self, job: Job) -> None:
         try:

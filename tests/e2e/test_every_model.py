@@ -16,7 +16,7 @@ from kiebot.services.wizard import Draft
 from tests.e2e.conftest import Stack, running_stack
 from tests.fakes import FakeUser, FloodLimits
 
-ADMIN = FakeUser(900, "Admin", "en")
+PARALLEL_USERS = 8  # users filling forms at the same time: the bot serves them concurrently
 CATALOG = Catalog.load()
 # KIEBOT_TEST_MODELS=id1,id2 narrows the run while debugging one model's form.
 MODELS = [m for m in CATALOG.models if not os.environ.get("KIEBOT_TEST_MODELS")
@@ -118,35 +118,40 @@ async def complete_form(stack: Stack, user: FakeUser, model: ModelSpec) -> Draft
 
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(600)
 async def test_every_model_form_reaches_kie_with_a_valid_input(tmp_path: Path) -> None:
     async with running_stack(
         tmp_path, max_active_per_user=200, kie_create_per_10s=1000, kie_polls_per_second=1000,
-        flood=FloodLimits(enabled=False), status_edit_interval=5,
+        flood=FloodLimits(enabled=False), telegram_chat_rate=100, telegram_chat_burst=100,
+        status_edit_interval=5, welcome_bonus=100_000,
         public_url="http://127.0.0.1:9",  # offers the models that need a callback URL too (nothing listens there)
     ) as stack:
-        failures: list[str] = []
-        for index, model in enumerate(MODELS):
-            user = FakeUser(10_000 + index, "Tester", "en")
-            await stack.tg.send_command(user, "/start")
-            await stack.tg.wait_for_message(user.id, "Balance")
-            await stack.tg.send_command(ADMIN, "/grant", args=f"{user.id} 100000")
-            await stack.tg.wait_for_message(ADMIN.id, f"to {user.id}")
-            draft = await complete_form(stack, user, model)
-            confirm = stack.tg.last_message(user.id)
-            button = next(b for b in confirm.buttons() if b.startswith("✅ Confirm"))
-            await stack.tg.click(user, button)
-            task = await wait_for_task(stack, model.id)
-            errors = sorted(e.message for e in jsonschema.Draft202012Validator(model.schema).iter_errors(task["input"]))
-            if errors:
-                failures.append(f"{model.id}: {errors}")
-            assert draft.values, model.id
-        assert not failures, "\n".join(failures)
+        lanes = asyncio.Semaphore(PARALLEL_USERS)
+
+        async def check(index: int, model: ModelSpec) -> str | None:
+            async with lanes:
+                return await schema_errors(stack, FakeUser(10_000 + index, "Tester", "en"), model)
+
+        failures = await asyncio.gather(*(check(i, m) for i, m in enumerate(MODELS)))
+        assert not [f for f in failures if f], "\n".join(f for f in failures if f)
         assert len(await stack.kie_tasks()) == len(MODELS)
 
 
+async def schema_errors(stack: Stack, user: FakeUser, model: ModelSpec) -> str | None:
+    """Fill the model's form as `user`, confirm, and check what KIE received against the schema."""
+    await stack.tg.send_command(user, "/start")
+    await stack.tg.wait_for_message(user.id, "Balance")
+    draft = await complete_form(stack, user, model)
+    assert draft.values, model.id
+    confirm = stack.tg.last_message(user.id)
+    await stack.tg.click(user, next(b for b in confirm.buttons() if b.startswith("✅ Confirm")))
+    task = await wait_for_task(stack, model.id)
+    errors = sorted(e.message for e in jsonschema.Draft202012Validator(model.schema).iter_errors(task["input"]))
+    return f"{model.id}: {errors}" if errors else None
+
+
 async def wait_for_task(stack: Stack, model_id: str) -> dict[str, Any]:
-    for _ in range(500):
+    for _ in range(1500):
         tasks = [t for t in await stack.kie_tasks() if t["model"] == model_id]
         if tasks:
             return tasks[-1]
