@@ -82,6 +82,9 @@ def make_settings(tmp_path: Path, tg: FakeTelegram, kie: RunningEmulator, **over
 @contextlib.asynccontextmanager
 async def running_stack(tmp_path: Path, flood: FloodLimits | None = None, **overrides: Any) -> AsyncIterator[Stack]:
     timings = EmulatorTimings(null_record_s=0.2, queue_s=0.2, generate_s=0.6)
+    if flood is not None:  # the bot is set up for the limits of the Telegram it talks to
+        overrides.setdefault("telegram_chat_rate", flood.per_chat_rate if flood.enabled else 100.0)
+        overrides.setdefault("telegram_chat_burst", flood.per_chat_burst if flood.enabled else 100)
     async with FakeTelegram(token=TOKEN, flood=flood) as tg:
         kie = await start_emulator(api_key=KIE_KEY, timings=timings)
         stack = Stack(tg, kie, make_settings(tmp_path, tg, kie, **overrides))

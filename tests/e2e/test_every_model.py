@@ -122,8 +122,7 @@ async def complete_form(stack: Stack, user: FakeUser, model: ModelSpec) -> Draft
 async def test_every_model_form_reaches_kie_with_a_valid_input(tmp_path: Path) -> None:
     async with running_stack(
         tmp_path, max_active_per_user=200, kie_create_per_10s=1000, kie_polls_per_second=1000,
-        flood=FloodLimits(enabled=False), telegram_chat_rate=100, telegram_chat_burst=100,
-        status_edit_interval=5, welcome_bonus=100_000,
+        flood=FloodLimits(enabled=False), status_edit_interval=5, welcome_bonus=100_000,
         public_url="http://127.0.0.1:9",  # offers the models that need a callback URL too (nothing listens there)
     ) as stack:
         lanes = asyncio.Semaphore(PARALLEL_USERS)
