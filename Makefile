@@ -20,6 +20,7 @@ run: $(STAMP)
 	$(BIN)/kiebot run
 
 test: $(STAMP)
+	$(BIN)/ruff check kiebot tests bench scripts
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 catalog: $(STAMP)

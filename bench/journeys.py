@@ -28,7 +28,7 @@ import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -286,7 +286,7 @@ async def job_timings(app: Any) -> dict[str, Any]:
     from kiebot.store.models import Job
 
     def aware(moment: datetime | None) -> datetime | None:
-        return None if moment is None else (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+        return None if moment is None else (moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
     async with app.sessionmaker() as session:
         jobs = list((await session.execute(select(Job))).scalars())
@@ -516,7 +516,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     emulator_log.setLevel(logging.INFO)  # its request log is how KIE calls are counted
     logging.getLogger("aiogram").setLevel(logging.ERROR)  # "Failed to fetch updates" while stopping, etc.
     results: dict[str, Any] = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "users": args.users,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "users": args.users,
         "rounds": args.rounds, "python": sys.version.split()[0], "cpus": os.cpu_count(),
         "command": " ".join([".venv/bin/python", "bench/journeys.py", *sys.argv[1:]]),
     }

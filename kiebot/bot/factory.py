@@ -9,13 +9,13 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.strategy import FSMStrategy
 from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.strategy import FSMStrategy
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
+from kiebot.bot.flood import FloodControl
 from kiebot.bot.handlers import build_routers
 from kiebot.bot.i18n import LANGUAGES, Translator
-from kiebot.bot.flood import FloodControl
 from kiebot.bot.middlewares import DbSessionMiddleware, UserMiddleware
 from kiebot.config import Settings
 

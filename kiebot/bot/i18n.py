@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache
 from importlib import resources
-from typing import Any, Callable
+from typing import Any
 
 from fluent.runtime import FluentBundle, FluentResource
 from fluent.runtime.types import fluent_number
@@ -57,7 +58,7 @@ class Translator:
         return "en" if code else self.default_language
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_bundle(lang: str) -> FluentBundle:
     bundle = FluentBundle([lang], use_isolating=False)
     folder = resources.files("kiebot.bot").joinpath("locales", lang)

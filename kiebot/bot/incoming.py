@@ -5,7 +5,13 @@ from aiogram import Bot
 from aiogram.types import Document, Message
 
 from kiebot.catalog import form
-from kiebot.services.media import TELEGRAM_DOWNLOAD_LIMIT, Download, FileTooLarge, IncomingFile, guess_name
+from kiebot.services.media import (
+    TELEGRAM_DOWNLOAD_LIMIT,
+    Download,
+    FileTooLarge,
+    IncomingFile,
+    guess_name,
+)
 
 TEXT_FILE_LIMIT = 1024 * 1024
 

@@ -1,17 +1,20 @@
 """The engine's Telegram adapter: the status message, result delivery, input downloads, operator alerts."""
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
 import aiohttp
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNotFound
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNotFound,
+)
 from aiogram.types import (
     BufferedInputFile,
     InputMediaAudio,
@@ -213,10 +216,10 @@ async def _download(url: str) -> bytes | None:
             async with http.get(url) as response:
                 response.raise_for_status()
                 return await response.read()
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         log.warning("could not download a result: %s", type(exc).__name__)
         return None
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -19,9 +19,10 @@ the `image_size` preset (`SIZE_PRESETS`), else the largest of `MAX_MEGAPIXELS` a
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from kiebot.catalog.fields import FieldKind, FieldSpec
 from kiebot.catalog.model import ModelSpec, same_value

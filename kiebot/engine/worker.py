@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,7 +32,7 @@ BATCH = 50  # jobs advanced at once by one worker
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Engine:
@@ -72,7 +73,7 @@ class Engine:
                 log.exception("job worker could not claim jobs")
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.worker_interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         if running:
             await asyncio.wait(running)
@@ -251,7 +252,7 @@ def _copy(source: Job, target: Job) -> None:
 
 def _aware(moment: datetime) -> datetime:
     """SQLite returns naive datetimes; they are UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _reason(exc: kie_errors.KieError) -> str:

@@ -218,7 +218,7 @@ class KieClient:
             # The connection was never made: nothing was sent.
             self._log(method, url, "-", "network", started)
             raise KieUnavailable(_NETWORK, f"cannot connect to KIE ({type(exc).__name__})") from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             # Sent (at least partly) with no answer: a createTask may have gone through.
             self._log(method, url, "-", "network", started)
             raise KieUnavailable(

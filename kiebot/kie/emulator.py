@@ -56,7 +56,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -396,7 +396,7 @@ async def send_callback(state: EmulatorState, task: EmuTask, url: str) -> None:
         assert state.http is not None
         async with state.http.post(url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=15)) as resp:
             log.info("callback %s -> HTTP %s", task.task_id, resp.status)
-    except (aiohttp.ClientError, asyncio.TimeoutError, AssertionError) as exc:
+    except (TimeoutError, aiohttp.ClientError, AssertionError) as exc:
         log.warning("callback %s failed: %s", task.task_id, type(exc).__name__)
 
 
@@ -436,7 +436,7 @@ def _upload_answer(
         "downloadUrl": url,
         "fileSize": len(content),
         "mimeType": mime,
-        "uploadedAt": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "uploadedAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
     return envelope(200, "File uploaded successfully", data, success=True)
 
@@ -476,7 +476,7 @@ async def upload_url(request: web.Request) -> web.Response:
         async with state.http.get(url, timeout=aiohttp.ClientTimeout(total=30)) as resp:
             resp.raise_for_status()
             content, mime = await resp.read(), resp.content_type
-    except (aiohttp.ClientError, asyncio.TimeoutError, AssertionError, ValueError):
+    except (TimeoutError, aiohttp.ClientError, AssertionError, ValueError):
         return error(451, "Failed to fetch the file from fileUrl")
     name = str(body.get("fileName") or urlsplit(url).path.rsplit("/", 1)[-1] or "file")
     return _upload_answer(state, request, content, name, str(body.get("uploadPath", "")), mime)

@@ -6,9 +6,10 @@ uploaded to KIE's upload API; KIE only ever sees its own download URL.
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from kiebot.catalog.pricing import MediaFacts
 
@@ -42,7 +43,7 @@ class FileTooLarge(Exception):
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def ingest(incoming: IncomingFile, field: str, download: Download, uploader: Uploader) -> dict[str, Any]:

@@ -17,8 +17,15 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.store import wallet
-from kiebot.store.models import ACTIVE_STATES, OPEN_STATES, ChatThrottle, Job, JobState, User
 from kiebot.store.db import dialect_insert
+from kiebot.store.models import (
+    ACTIVE_STATES,
+    OPEN_STATES,
+    ChatThrottle,
+    Job,
+    JobState,
+    User,
+)
 
 _JOB_COLUMNS = frozenset(c.key for c in Job.__mapper__.column_attrs)
 _READONLY = frozenset({"id", "user_id", "confirm_key", "price"})

@@ -15,9 +15,9 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    false,
     Text,
     TypeDecorator,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column

@@ -5,8 +5,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.store import wallet
-from kiebot.store.models import LedgerKind, User
 from kiebot.store.db import dialect_insert
+from kiebot.store.models import LedgerKind, User
 
 
 async def get_or_create_user(

@@ -21,7 +21,7 @@ async def test_text_to_image_with_defaults(stack: Stack, alice: FakeUser) -> Non
     await tg.click(alice, "▶ Start")
     await tg.wait_for_message(alice.id, "step 1")
     await tg.send_text(alice, "A red fox in the snow")
-    screen = await tg.wait_for_message(alice.id, "step 2")
+    await tg.wait_for_message(alice.id, "step 2")
     await tg.click(alice, "⏩ Defaults for all the rest")
     confirm = await tg.wait_for_message(alice.id, "check the parameters")
     assert "Price: 8 💎" in confirm.text and "100 💎 → after: 92 💎" in confirm.text

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import (
-    KIE_KEY,
     TOKEN,
     Stack,
     balance_of,

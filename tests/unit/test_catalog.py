@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiebot.catalog import Catalog, CatalogError, FieldKind
-from kiebot.catalog import form, pricing
+from kiebot.catalog import Catalog, CatalogError, FieldKind, form, pricing
 
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

@@ -1,7 +1,7 @@
 """The job engine against a real database, a scripted KIE and a recording notifier (no Telegram, no HTTP)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,8 @@ from kiebot.engine import Engine, RecipientGone
 from kiebot.engine import worker as worker_module
 from kiebot.kie import errors as kie_errors
 from kiebot.kie.records import TaskRecord
-from kiebot.store import jobs as job_repo, wallet
+from kiebot.store import jobs as job_repo
+from kiebot.store import wallet
 from kiebot.store.models import Job, JobState, LedgerEntry
 from kiebot.store.users import get_or_create_user
 from tests.store_fixtures import StoreDB, db_sessionmaker, store_db  # noqa: F401
@@ -79,7 +80,7 @@ class RecordingNotifier:
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -1,7 +1,7 @@
 """Input files: what pricing learns from them, and re-uploading links KIE may have dropped."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -23,7 +23,7 @@ async def download(file_id: str) -> bytes:
 
 
 def ref(field: str, url: str, hours_ago: float, seconds: float | None = None) -> dict:
-    uploaded = datetime.now(timezone.utc) - timedelta(hours=hours_ago)
+    uploaded = datetime.now(UTC) - timedelta(hours=hours_ago)
     return {"field": field, "url": url, "file_id": f"tg-{url[-1]}", "kind": "video", "file_name": "v.mp4",
             "mime": "video/mp4", "uploaded_at": uploaded.isoformat(), "seconds": seconds, "width": None, "height": None}
 

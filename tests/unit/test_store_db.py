@@ -47,7 +47,7 @@ async def test_sqlite_pragmas(sqlite_db: StoreDB) -> None:
 
 def test_migrations_ship_inside_the_package() -> None:
     package = Path(__file__).resolve().parents[2] / "kiebot" / "store"
-    assert ALEMBIC_INI == package / "alembic.ini" and ALEMBIC_INI.exists()
+    assert package / "alembic.ini" == ALEMBIC_INI and ALEMBIC_INI.exists()
     assert (MIGRATIONS_DIR / "env.py").exists() and (MIGRATIONS_DIR / "script.py.mako").exists()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").exists()
     assert "sqlite" not in ALEMBIC_INI.read_text().split("[loggers]")[0].replace("DATABASE_URL", "")

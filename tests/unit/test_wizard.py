@@ -1,7 +1,8 @@
 """The wizard state machine (services.wizard) on real catalogue models, without Telegram."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kiebot.catalog import Catalog, FieldKind
 from kiebot.services.wizard import LONG_PART, Draft

@@ -1,7 +1,6 @@
 """Operator commands (ADMIN_IDS only)."""
 from __future__ import annotations
 
-
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message

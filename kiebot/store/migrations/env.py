@@ -17,7 +17,9 @@ def _url() -> str:
     url = config.attributes.get("url")
     if url:
         return str(url)
-    from kiebot.config import Settings  # the `alembic` command line: DATABASE_URL from the environment / .env
+    from kiebot.config import (
+        Settings,  # the `alembic` command line: DATABASE_URL from the environment / .env
+    )
 
     return Settings().database_url
 
