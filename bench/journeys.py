@@ -344,23 +344,20 @@ async def run_kiebot(args: argparse.Namespace, tally: LogTally) -> dict[str, Any
 
 class Probes:
     """Timings taken inside the bot by wrapping two instance attributes (no product code changes):
-    how long each update takes to handle (`Dispatcher.feed_update`) and each job-worker tick (`Engine.tick`)."""
+    how long each update takes to handle (`Dispatcher.feed_update`) and each step of a job (`Engine.advance`)."""
 
     def __init__(self) -> None:
         self.update_s: list[float] = []
-        self.tick_s: list[float] = []
-        self.tick_jobs: list[int] = []
+        self.step_s: list[float] = []
 
     def summary(self) -> dict[str, Any]:
-        busy = [t for t, n in zip(self.tick_s, self.tick_jobs) if n]
         return {"update_handling_s": _rounded(percentiles(self.update_s)),
-                "worker_ticks_with_jobs": len(busy), "worker_tick_with_jobs_s": _rounded(percentiles(busy)),
-                "jobs_per_busy_tick_max": max(self.tick_jobs, default=0)}
+                "job_step_s": _rounded(percentiles(self.step_s))}
 
 
 def instrument(app: Any) -> Probes:
     probes = Probes()
-    feed, tick = app.dispatcher.feed_update, app.engine.tick
+    feed, advance = app.dispatcher.feed_update, app.engine.advance
 
     async def timed_feed(*a: Any, **kw: Any) -> Any:
         started = time.perf_counter()
@@ -369,18 +366,15 @@ def instrument(app: Any) -> Probes:
         finally:
             probes.update_s.append(time.perf_counter() - started)
 
-    async def timed_tick() -> int:
+    async def timed_advance(job: Any) -> None:
         started = time.perf_counter()
-        count = 0
         try:
-            count = await tick()
-            return count
+            await advance(job)
         finally:
-            probes.tick_s.append(time.perf_counter() - started)
-            probes.tick_jobs.append(count)
+            probes.step_s.append(time.perf_counter() - started)
 
     app.dispatcher.feed_update = timed_feed
-    app.engine.tick = timed_tick
+    app.engine.advance = timed_advance
     return probes
 
 
@@ -458,10 +452,10 @@ def print_report(results: dict[str, Any]) -> None:
           f"{fmt(jobs['submitted_to_finished_s']['p50'])}/{fmt(jobs['submitted_to_finished_s']['p95'])}/"
           f"{fmt(jobs['submitted_to_finished_s']['max'])} s")
     inn = kb["internals"]
-    uh, wt = inn["update_handling_s"], inn["worker_tick_with_jobs_s"]
+    uh, js = inn["update_handling_s"], inn["job_step_s"]
     print(f"inside the bot: handling one update p50/p95/max {fmt(uh['p50'])}/{fmt(uh['p95'])}/{fmt(uh['max'])} s "
-          f"({uh['n']} updates); worker ticks that had jobs: {inn['worker_ticks_with_jobs']}, "
-          f"p50/p95/max {fmt(wt['p50'])}/{fmt(wt['p95'])}/{fmt(wt['max'])} s, up to {inn['jobs_per_busy_tick_max']} jobs")
+          f"({uh['n']} updates); one job step p50/p95/max {fmt(js['p50'])}/{fmt(js['p95'])}/{fmt(js['max'])} s "
+          f"({js['n']} steps)")
     if kb["memory"]:
         m = kb["memory"]
         print(f"memory per journey (tracemalloc, {m['journeys']} extra journeys): retained "

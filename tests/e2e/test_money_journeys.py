@@ -129,7 +129,8 @@ async def test_create_task_429_is_retried(quick: Stack, alice: FakeUser) -> None
 async def test_second_generation_waits_in_line(tmp_path: Path, alice: FakeUser) -> None:
     async with running_stack(tmp_path, flood=relaxed_flood(), max_active_per_user=1) as stack:
         tg = stack.tg
-        await stack.kie_control("task-outcome", {"outcome": "slow", "generate_s": 4})
+        # Long enough for the second form to be filled while the first one runs.
+        await stack.kie_control("task-outcome", {"outcome": "slow", "generate_s": 12})
         confirm = await image_confirmation(stack, alice, "First picture")
         await tg.click(alice, "✅ Confirm — 8 💎", message=confirm)
         await tg.wait_for_message(alice.id, "accepted")
@@ -138,7 +139,7 @@ async def test_second_generation_waits_in_line(tmp_path: Path, alice: FakeUser) 
         waiting = await tg.wait_for_message(alice.id, "waiting in line")
         assert "(#2)" in waiting.text and "this one is next" in waiting.text
         assert await balance_of(stack, alice) == (84, 16)
-        await tg.wait_for(lambda: len([m for m in tg.messages(alice.id) if m.media_type == "photo"]) == 2, timeout=25)
+        await tg.wait_for(lambda: len([m for m in tg.messages(alice.id) if m.media_type == "photo"]) == 2, timeout=40)
         results = [m for m in tg.messages(alice.id) if m.media_type == "photo"]
         assert [m.caption for m in results] == ["Nano Banana · #1", "Nano Banana · #2"]
         tasks = await stack.kie_tasks()
