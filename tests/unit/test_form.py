@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kiebot.catalog import Catalog, FieldKind
 from kiebot.catalog.form import AnswerError, build_input, parse_answer, validate_input
@@ -111,3 +113,25 @@ def test_validate_input_reports_problems(catalog: Catalog) -> None:
     model = catalog.get("kling-2.6/text-to-video")
     errors = validate_input(model, {"prompt": "x", "sound": "yes", "duration": 5, "aspect_ratio": "1:1"})
     assert any(e.startswith("sound:") for e in errors) and any(e.startswith("duration:") for e in errors)
+
+
+# --- any text a user may type --------------------------------------------------------------------
+TYPED_FIELDS = [(m.id, f) for m in Catalog.load().models for f in m.fields
+                if f.kind not in (FieldKind.FILE, FieldKind.FILES, FieldKind.OBJECTS)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(pick=st.integers(0, len(TYPED_FIELDS) - 1), text=st.text(max_size=300))
+def test_any_typed_text_is_either_accepted_or_refused_with_a_message(pick: int, text: str) -> None:
+    model_id, field = TYPED_FIELDS[pick]
+    try:
+        value = parse_answer(field, text)
+    except AnswerError as exc:
+        assert exc.code.startswith("err-"), (model_id, field.name)
+        return
+    if field.kind == FieldKind.INTEGER:
+        assert isinstance(value, int) and not isinstance(value, bool)
+    if field.kind == FieldKind.CHOICE:
+        assert value in field.options
+    if field.kind == FieldKind.TEXT and field.max_length:
+        assert len(value) <= field.max_length
