@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import html
 
-from aiogram import Bot
+from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.bot.i18n import Translate
+from kiebot.bot.render import Screen
+from kiebot.bot.screens import edit_text
 from kiebot.catalog import ModelSpec
 from kiebot.store import jobs as job_repo
 from kiebot.store.models import Job, JobState
@@ -25,8 +27,8 @@ def status_text(tr: Translate, lang: str, job: Job, model: ModelSpec | None, ahe
     state = job.state
     if state == JobState.WAITING:
         if ahead is None:
-            return tr("status-accepted", model=name, job=job.id)
-        return tr("status-waiting", model=name, ahead=ahead, job=job.id)
+            return tr("status-accepted", model=name, job=job.id, price=job.price)
+        return tr("status-waiting", model=name, ahead=ahead, job=job.id, price=job.price)
     if state == JobState.SUBMITTING:
         return tr("status-submitting", model=name, job=job.id)
     if state == JobState.RUNNING:
@@ -44,11 +46,12 @@ def status_text(tr: Translate, lang: str, job: Job, model: ModelSpec | None, ahe
     return text + (f"\n<i>{detail}</i>" if detail else "")
 
 
-async def post_initial(bot: Bot, session: AsyncSession, job: Job, model: ModelSpec, tr: Translate, max_active: int) -> None:
-    """Send the status message right after confirm; the engine edits it from then on."""
+async def post_initial(message: Message, session: AsyncSession, job: Job, model: ModelSpec, tr: Translate,
+                       max_active: int) -> None:
+    """Turn the confirmation message into the status message; the engine edits it from then on."""
     at_limit = await job_repo.count_active(session, job.user_id) >= max_active
     ahead = await job_repo.position_in_line(session, job) if at_limit else None
     text = status_text(tr, job.language, job, model, ahead)
-    sent = await bot.send_message(job.chat_id, text)
-    job.status_message_id = sent.message_id
+    await edit_text(message, Screen(text, None))
+    job.status_message_id = message.message_id
     job.status_text = text

@@ -1,7 +1,6 @@
 """The parameter wizard and the confirmation screen: UI only, the rules live in services.wizard."""
 from __future__ import annotations
 
-import html
 import logging
 from typing import Any
 
@@ -275,8 +274,8 @@ async def _confirm(
         return
     await query.answer(tr("started"))
     await state.clear()
-    await show(query, _plain(tr("confirmed", model=html.escape(model.name(lang)), price=result.job.price)), edit=True)
-    await status.post_initial(bot, session, result.job, model, tr, settings.max_active_per_user)
+    # The confirmation message becomes the generation's status message: one message less in the chat.
+    await status.post_initial(query.message, session, result.job, model, tr, settings.max_active_per_user)
 
 
 def _plain(text: str) -> Screen:

@@ -147,13 +147,12 @@ confirm-short = ⚠️ You are { $shortfall } 💎 short.
 btn-confirm = ✅ Confirm — { $price } 💎
 already-started = This generation has already started.
 started = Started!
-confirmed = ✅ { $model }: confirmed, { $price } 💎 held. Follow the progress below.
 cannot-start = These values cannot be sent. Edit them and try again.
 not-enough-balance = Not enough balance: you are { $shortfall } 💎 short (balance: { $balance } 💎). Nothing was started. Change the parameters or top up your balance.
 
 ## Status
-status-accepted = ⏳ { $model } (#{ $job }): accepted, starting…
-status-waiting = ⏳ { $model } (#{ $job }): waiting in line — your other generations are running{ $ahead ->
+status-accepted = ⏳ { $model } (#{ $job }): confirmed, { $price } 💎 held. Starting…
+status-waiting = ⏳ { $model } (#{ $job }): confirmed, { $price } 💎 held. Waiting in line — your other generations are running{ $ahead ->
     [0] ; this one is next.
    *[other] ; { $ahead } ahead of it.
 }
