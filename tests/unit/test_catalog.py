@@ -238,3 +238,22 @@ def test_invalid_override_names_the_problem(tmp_path: Path, content, problem: st
 def test_missing_override_file(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="file not found"):
         Catalog.load(tmp_path / "nope.json")
+
+
+def test_the_shipped_catalogue_is_what_the_build_script_makes(tmp_path) -> None:
+    """The committed data/catalog.json never drifts from KIE's spec dump and the texts file."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    source = root.parent / "shared" / "kie" / "kie-models.json"
+    if not source.exists():
+        pytest.skip(f"KIE's spec dump is not beside the repository ({source})")
+    spec = importlib.util.spec_from_file_location("build_catalog", root / "scripts" / "build_catalog.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    output = tmp_path / "catalog.json"
+    assert builder.main(["--source", str(source), "--output", str(output)]) == 0
+    shipped = json.loads((root / "kiebot" / "catalog" / "data" / "catalog.json").read_text("utf-8"))
+    assert json.loads(output.read_text("utf-8")) == shipped
