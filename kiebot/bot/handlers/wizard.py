@@ -122,7 +122,7 @@ def _picked_value(model: ModelSpec, draft: Draft, spec: FieldSpec, action: str, 
 
 # --- typed answers and files --------------------------------------------------------------------
 async def on_answer(
-    message: Message, state: FSMContext, catalog: Catalog, settings: Settings, bot: Bot,
+    message: Message, state: FSMContext, session: AsyncSession, catalog: Catalog, settings: Settings, bot: Bot,
     kie: Any, user: User, lang: str, tr: Translate,
 ) -> None:
     found = await _context(state, catalog)
@@ -135,6 +135,8 @@ async def on_answer(
     if spec is None:  # on the confirmation screen: nothing to type
         await message.answer(tr("confirm-use-buttons"))
         return
+    if spec.kind in (FieldKind.FILE, FieldKind.FILES) or message.document is not None:
+        await session.commit()  # hold no database lock while a file travels from Telegram to KIE
     try:
         moved = await _take_answer(message, draft, model, spec, bot, kie, tr)
     except form.AnswerError as exc:
