@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.e2e.conftest import ADMIN, Stack, balance_of, ledger_of, open_model, relaxed_flood, running_stack
-from tests.fakes import FakeUser
+from tests.fakes import FakeMessage, FakeUser
 
 
 @pytest.fixture
@@ -60,15 +60,7 @@ async def test_double_confirm_starts_one_generation(quick: Stack, alice: FakeUse
 
 async def test_not_enough_balance_starts_nothing(quick: Stack, alice: FakeUser) -> None:
     stack, tg = quick, quick.tg
-    await open_model(stack, alice, "kling-2_6-t2v", "Kling 2.6 Text-to-Video")
-    await tg.send_text(alice, "Waves on a beach")
-    await tg.wait_for_message(alice.id, "step 2")
-    await tg.click(alice, "No")
-    await tg.wait_for_message(alice.id, "step 3")
-    await tg.click(alice, "⏭ Keep the default")
-    await tg.wait_for_message(alice.id, "step 4")
-    await tg.click(alice, "⏭ Keep the default")
-    confirm = await tg.wait_for_message(alice.id, "check the parameters")
+    confirm = await video_confirmation(stack, alice)
     assert "Price: 110 💎" in confirm.text  # 55 credits × 2
     assert "100 💎 → after: -10 💎" in confirm.text
     assert "You are 10 💎 short" in confirm.text
@@ -181,15 +173,7 @@ async def test_confirm_works_after_a_top_up(quick: Stack, alice: FakeUser) -> No
     from tests.e2e.conftest import grant
 
     stack, tg = quick, quick.tg
-    await open_model(stack, alice, "kling-2_6-t2v", "Kling 2.6 Text-to-Video")
-    await tg.send_text(alice, "Waves on a beach")
-    await tg.wait_for_message(alice.id, "step 2")
-    await tg.click(alice, "No")
-    await tg.wait_for_message(alice.id, "step 3")
-    await tg.click(alice, "⏭ Keep the default")
-    await tg.wait_for_message(alice.id, "step 4")
-    await tg.click(alice, "⏭ Keep the default")
-    confirm = await tg.wait_for_message(alice.id, "check the parameters")
+    confirm = await video_confirmation(stack, alice)
     await tg.click(alice, "✅ Confirm — 110 💎", message=confirm)
     await tg.wait_for_message(alice.id, "Not enough balance")
     await grant(stack, alice, 50)
@@ -201,3 +185,17 @@ async def test_confirm_works_after_a_top_up(quick: Stack, alice: FakeUser) -> No
     assert await balance_of(stack, alice) == (40, 0)
     assert await ledger_of(stack, alice) == [
         ("bonus", 100, 0), ("grant", 50, 0), ("hold", -110, 110), ("charge", 0, -110)]
+
+
+async def video_confirmation(stack: Stack, user: FakeUser) -> FakeMessage:
+    """Kling 2.6 text-to-video, 5 s without sound: 55 credits × 2 = 110 💎, more than the welcome bonus."""
+    tg = stack.tg
+    await open_model(stack, user, "kling-2_6-t2v", "Kling 2.6 Text-to-Video")
+    await tg.send_text(user, "Waves on a beach")
+    await tg.wait_for_message(user.id, "step 2")
+    await tg.click(user, "No")
+    await tg.wait_for_message(user.id, "step 3")
+    await tg.click(user, "⏭ Keep the default")
+    await tg.wait_for_message(user.id, "step 4")
+    await tg.click(user, "⏭ Keep the default")
+    return await tg.wait_for_message(user.id, "check the parameters")
