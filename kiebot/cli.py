@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
 from pydantic import ValidationError
 
 from kiebot.config import Settings
+from kiebot.logs import setup_logging
 
 MISSING_HELP = {
     "BOT_TOKEN": "the Telegram bot token: talk to @BotFather in Telegram, send /newbot and copy the token it gives",
@@ -35,8 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"kiebot: the settings in the environment or .env are not valid:\n{exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    setup_logging(settings)
     handler = {"run": _run, "migrate": _migrate, "check": _check, "catalog": _catalog, "emulate-kie": _emulate}
     return handler[args.command](settings, args)
 
