@@ -245,3 +245,24 @@ async def test_a_price_that_depends_on_the_output_is_settled_from_it(parts, db_s
     assert done.charged == 20
     assert await money(db_sessionmaker) == (80, 0)
     assert Decimal(done.credits) == Decimal(40)
+
+
+async def test_a_length_unknown_before_the_run_is_settled_from_the_result(parts, db_sessionmaker, monkeypatch) -> None:  # noqa: F811
+    engine, kie, notifier, clock = parts
+    model = CATALOG.get("topaz/video-upscale")
+    values = {"video_url": "https://files.example/in.mp4", "upscale_factor": "2"}
+    # The input came as a document without a length: the cap is held, 30 s × 8 credits × 2 = 480.
+    # The upscaled video is 10 s long: 10 × 8 × 2 = 160 is charged, 320 goes back.
+    async with db_sessionmaker() as session:
+        await get_or_create_user(session, USER, username=None, first_name="U", welcome_bonus=500)
+        job = await job_repo.create_job(session, user_id=USER, chat_id=USER, language="en", model_id=model.id,
+                                        values=values, files=[], confirm_key="v", price=480, credits="240", now=clock())
+        await session.commit()
+
+    async def measured(urls: list[str]) -> list[MediaFacts]:
+        return [MediaFacts(seconds=10.0, width=None, height=None)]
+
+    monkeypatch.setattr(worker_module, "measure_outputs", measured)
+    kie.records = [record("task-1", "success", ("https://r/up.mp4",))]
+    done = await run_until(engine, clock, db_sessionmaker, job.id, (JobState.DONE,))
+    assert done.charged == 160 and await money(db_sessionmaker) == (340, 0)
