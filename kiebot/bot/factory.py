@@ -16,7 +16,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 from kiebot.bot.flood import FloodControl
 from kiebot.bot.handlers import build_routers
 from kiebot.bot.i18n import LANGUAGES, Translator
-from kiebot.bot.middlewares import DbSessionMiddleware, UserMiddleware
+from kiebot.bot.middlewares import DbSessionMiddleware, OfferedCatalogMiddleware, UserMiddleware
 from kiebot.config import Settings
 
 COMMANDS = ("start", "models", "balance", "history", "language", "help", "cancel")
@@ -50,6 +50,7 @@ def create_dispatcher(settings: Settings, *, storage: BaseStorage, sessionmaker:
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(DbSessionMiddleware(sessionmaker))
         observer.outer_middleware(UserMiddleware(settings, translator))
+        observer.outer_middleware(OfferedCatalogMiddleware(deps["catalog"]))
     dp.include_routers(*build_routers())
     return dp
 

@@ -11,8 +11,11 @@ from aiogram.types import User as TgUser
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kiebot.bot.i18n import Translator
+from kiebot.catalog import Catalog
+from kiebot.catalog.model import DISABLED_REASON
 from kiebot.config import Settings
 from kiebot.store.db import current_session
+from kiebot.store.models_status import disabled_models
 from kiebot.store.users import get_or_create_user
 
 log = logging.getLogger(__name__)
@@ -65,4 +68,16 @@ class UserMiddleware(BaseMiddleware):
         data.update(user=user, user_created=created, lang=lang, tr=self.translator.bind(lang))
         data["is_admin"] = tg_user.id in self.settings.admin_ids
         await session.commit()  # the new user and their bonus are safe even if the handler fails
+        return await handler(event, data)
+
+
+class OfferedCatalogMiddleware(BaseMiddleware):
+    """Hands handlers the catalogue without the models KIE has disabled at run time (shared through the DB)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        disabled = await disabled_models(data["session"])
+        data["catalog"] = self.catalog.without(disabled, DISABLED_REASON) if disabled else self.catalog
         return await handler(event, data)

@@ -140,6 +140,7 @@ def same_value(a: Any, b: Any) -> bool:
 
 # --- the catalogue ---------------------------------------------------------------------------------
 NEEDS_CALLBACK_REASON = "KIE requires a callback URL for this model: set PUBLIC_URL to offer it"
+DISABLED_REASON = "KIE reported the model as disabled (code 505)"
 
 
 class Catalog:
@@ -173,11 +174,17 @@ class Catalog:
     def without_callback_models(self) -> Catalog:
         """This catalogue for a deployment KIE cannot call back (no PUBLIC_URL): models whose API requires a
         callBackUrl are not offered."""
-        keep = [e for e in self._data["models"] if not e.get("callback_required")]
-        dropped = [{"id": e["id"], "reason": NEEDS_CALLBACK_REASON} for e in self._data["models"] if e.get("callback_required")]
-        data = {**self._data, "models": keep, "excluded": list(self._data.get("excluded") or []) + dropped}
-        hidden = tuple(mid for mid, reason in self.excluded if reason == HIDDEN_REASON)
-        return Catalog(data, hidden)
+        return self.without({m.id for m in self.models if m.callback_required}, NEEDS_CALLBACK_REASON)
+
+    def without(self, model_ids: set[str], reason: str) -> Catalog:
+        """This catalogue with `model_ids` moved to the excluded list with `reason`."""
+        if not model_ids & set(self._by_id):
+            return self
+        entries = self._data["models"]
+        dropped = [{"id": e["id"], "reason": reason} for e in entries if e["id"] in model_ids]
+        data = {**self._data, "models": [e for e in entries if e["id"] not in model_ids],
+                "excluded": list(self._data.get("excluded") or []) + dropped}
+        return Catalog(data, tuple(mid for mid, why in self.excluded if why == HIDDEN_REASON))
 
     def get(self, model_id: str) -> ModelSpec | None:
         return self._by_id.get(model_id)

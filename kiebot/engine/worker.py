@@ -25,6 +25,7 @@ from kiebot.kie import errors as kie_errors
 from kiebot.services.media import media_facts, refresh_expired
 from kiebot.store import jobs as job_repo
 from kiebot.store.models import Job, JobState
+from kiebot.store.models_status import disable_model, disabled_models
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 300
@@ -123,6 +124,11 @@ class Engine:
 
     # --- steps -----------------------------------------------------------------------------------
     async def _submit(self, job: Job, model: ModelSpec) -> None:
+        async with self.sessionmaker() as session:
+            disabled = model.id in await disabled_models(session)
+        if disabled:  # KIE switched it off after this job was confirmed
+            await self._fail(job, "unavailable")
+            return
         await self._save(job, state=JobState.SUBMITTING, submitted_at=self.clock())
         await self.notifier.show_status(job)
         try:
@@ -150,6 +156,11 @@ class Engine:
         if isinstance(exc, kie_errors.KieInsufficientCredits):
             self.paused_until = self.clock() + schedule.backoff(6, self.speedup)
             await self.notifier.alert_operators("KIE account is out of credits: new generations are paused.")
+        elif isinstance(exc, kie_errors.KieFeatureDisabled):
+            async with self.sessionmaker() as session:
+                await disable_model(session, job.model_id, exc.message or "feature disabled")
+                await session.commit()
+            await self.notifier.alert_operators(f"KIE disabled {job.model_id}: it is no longer offered.")
         elif exc.operator_alert:
             await self.notifier.alert_operators(f"KIE refused a task with code {exc.code}: check the API key.")
         ambiguous = getattr(exc, "ambiguous", False)

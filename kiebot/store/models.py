@@ -175,3 +175,13 @@ class ChatThrottle(Base):
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     edited_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DisabledModel(Base):
+    """A model KIE answered "feature disabled" (505) for: not offered until an operator enables it again."""
+
+    __tablename__ = "disabled_models"
+
+    model_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(255))
+    disabled_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())

@@ -266,3 +266,21 @@ async def test_a_length_unknown_before_the_run_is_settled_from_the_result(parts,
     kie.records = [record("task-1", "success", ("https://r/up.mp4",))]
     done = await run_until(engine, clock, db_sessionmaker, job.id, (JobState.DONE,))
     assert done.charged == 160 and await money(db_sessionmaker) == (340, 0)
+
+
+async def test_a_disabled_feature_refunds_and_stops_offering_the_model(parts, db_sessionmaker) -> None:  # noqa: F811
+    from kiebot.store.models_status import disabled_models
+
+    engine, kie, notifier, clock = parts
+    first = await new_job(db_sessionmaker, clock, key="a")
+    second = await new_job(db_sessionmaker, clock, key="b")
+    kie.create_errors = [kie_errors.KieFeatureDisabled(505, "feature disabled")]
+    assert (await run_until(engine, clock, db_sessionmaker, first, (JobState.FAILED,))).error_code == "service"
+    async with db_sessionmaker() as session:
+        assert await disabled_models(session) == {"google/nano-banana"}
+    job = await run_until(engine, clock, db_sessionmaker, second, (JobState.FAILED,))
+    assert job.error_code == "unavailable" and kie.created == []  # never sent to KIE again
+    assert await money(db_sessionmaker) == (100, 0)
+    assert any("no longer offered" in alert for alert in notifier.alerts)
+    offered = CATALOG.without({"google/nano-banana"}, "disabled")
+    assert offered.get("google/nano-banana") is None and ("google/nano-banana", "disabled") in offered.excluded

@@ -5,9 +5,10 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from kiebot.store.db import ALEMBIC_INI, MIGRATIONS_DIR, SQLITE_BUSY_TIMEOUT_MS, create_engine, migrate
+from kiebot.store.db import ALEMBIC_INI, MIGRATIONS_DIR, SQLITE_BUSY_TIMEOUT_MS, alembic_config, create_engine, migrate
 from kiebot.store.models import Base
 from tests.store_fixtures import StoreDB, sqlite_db, store_db  # noqa: F401
 
@@ -22,7 +23,7 @@ async def test_migrated_schema_matches_models(store_db: StoreDB) -> None:
         diff = await conn.run_sync(_diff)
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
     assert diff == []
-    assert version == "0001"
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 async def test_migrate_is_repeatable_and_creates_the_directory(tmp_path: Path) -> None:
