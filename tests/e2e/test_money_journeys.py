@@ -199,3 +199,16 @@ async def video_confirmation(stack: Stack, user: FakeUser) -> FakeMessage:
     await tg.wait_for_message(user.id, "step 4")
     await tg.click(user, "⏭ Keep the default")
     return await tg.wait_for_message(user.id, "check the parameters")
+
+
+async def test_a_model_kie_disabled_is_refunded_and_no_longer_offered(quick: Stack, alice: FakeUser) -> None:
+    stack, tg = quick, quick.tg
+    confirm = await image_confirmation(stack, alice, "A red kite")
+    await stack.kie_control("fail", {"code": 505, "endpoint": "createTask"})
+    await tg.click(alice, "✅ Confirm — 8 💎", message=confirm)
+    failed = await tg.wait_for_message(alice.id, "back on your balance", timeout=20)
+    assert "unavailable" in failed.text
+    assert await balance_of(stack, alice) == (100, 0)
+    await tg.wait_for_message(ADMIN.id, "no longer offered", since=0)
+    await tg.send_command(alice, "/start", args="m_google-nano-banana")
+    await tg.wait_for_message(alice.id, "not available any more")
