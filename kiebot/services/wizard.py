@@ -9,7 +9,7 @@ field of the object currently being built for an array-of-objects field ("add an
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from kiebot.catalog import FieldKind, FieldSpec, ModelSpec
@@ -43,7 +43,9 @@ class Draft:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Draft:
-        return cls(**data)
+        """Keys a newer or older version of the bot wrote and this one does not know are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
     # --- construction --------------------------------------------------------------------------
     @classmethod
