@@ -12,6 +12,7 @@ from contextlib import suppress
 
 from aiogram import Bot, Dispatcher
 
+from kiebot.bot.deps import AppServices
 from kiebot.bot.factory import create_bot, create_dispatcher, register_commands
 from kiebot.bot.i18n import Translator
 from kiebot.bot.notifier import TelegramNotifier
@@ -19,6 +20,11 @@ from kiebot.catalog import Catalog
 from kiebot.config import Settings
 from kiebot.engine import Engine
 from kiebot.kie.client import KieClient
+from kiebot.services.account import AccountService
+from kiebot.services.answers import InputFiles
+from kiebot.services.generation import GenerationService
+from kiebot.services.history import HistoryService
+from kiebot.services.offering import Offering
 from kiebot.store import db
 from kiebot.store.fsm import SqlStorage
 
@@ -40,18 +46,26 @@ class App:
         self.catalog = load_catalog(settings)
         self.translator = Translator(settings.default_language)
         self.engine_db = db.create_engine(settings.database_url)
-        self.sessionmaker = db.session_factory(self.engine_db)
+        self.db = db.Database.of(self.engine_db)
+        self.sessionmaker = self.db.write
         assert settings.kie_api_key is not None
         self.kie = KieClient(
             settings.kie_api_base, settings.kie_upload_base, settings.kie_api_key.get_secret_value(),
             create_limit=(settings.kie_create_per_10s, 10.0), poll_limit=(settings.kie_polls_per_second, 1.0),
         )
+        self.services = AppServices(
+            settings=settings,
+            translator=self.translator,
+            offering=Offering(self.db, self.catalog),
+            accounts=AccountService(self.db, settings.welcome_bonus),
+            history=HistoryService(self.db),
+            generation=GenerationService(self.db, settings.price_markup, settings.max_active_per_user),
+            inputs=InputFiles(self.kie),
+        )
         self.bot: Bot = create_bot(settings)
         self.dispatcher: Dispatcher = create_dispatcher(
-            settings, storage=SqlStorage(self.sessionmaker), sessionmaker=self.sessionmaker,
-            translator=self.translator, catalog=self.catalog, kie=self.kie,
-        )
-        self.notifier = TelegramNotifier(self.bot, self.sessionmaker, self.catalog, self.translator, settings)
+            self.services, storage=SqlStorage(self.db.write, reader=self.db.read))
+        self.notifier = TelegramNotifier(self.bot, self.db, self.catalog, self.translator, settings)
         self.engine = Engine(sessionmaker=self.sessionmaker, kie=self.kie, catalog=self.catalog,
                              notifier=self.notifier, settings=settings)
         self.stop_event = asyncio.Event()

@@ -1,11 +1,26 @@
-"""Button payloads. Ids and small numbers only: Telegram allows 64 bytes of callback data."""
+"""Button payloads. Ids and small numbers only: Telegram allows 64 bytes of callback data.
+
+Every `action` is a StrEnum: a payload with an unknown action does not unpack, so no handler's filter matches it
+and the fallback router answers "this button is from an older screen".
+"""
 from __future__ import annotations
+
+from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
 
+class MenuAction(StrEnum):
+    HOME = "home"
+    CATEGORIES = "cats"
+    BALANCE = "balance"
+    HISTORY = "history"
+    LANGUAGE = "language"
+    HELP = "help"
+
+
 class MenuCB(CallbackData, prefix="m"):
-    action: str  # home | cats | balance | history | language | help
+    action: MenuAction
 
 
 class CategoryCB(CallbackData, prefix="c"):
@@ -14,28 +29,65 @@ class CategoryCB(CallbackData, prefix="c"):
     page: int = 0
 
 
+class ModelAction(StrEnum):
+    CARD = "card"
+    START = "start"
+
+
 class ModelCB(CallbackData, prefix="md"):
     slug: str
-    action: str = "card"  # card | start
+    action: ModelAction = ModelAction.CARD
+    page: int = 0  # the page of the model list the card was opened from, for its Back button
+
+
+class StepAction(StrEnum):
+    PICK = "pick"  # an option or a preset: `arg` is its index
+    PAGE = "page"  # another page of options: `arg` is the page
+    YES = "yes"
+    NO = "no"
+    KEEP = "keep"  # keep the default / skip
+    REST = "rest"  # defaults for all the rest
+    DONE = "done"  # finish a list of files, texts or entries
+    MORE = "more"  # add another entry
+    BACK = "back"
+    CANCEL = "cancel"
+    TEXT_DONE = "text-done"  # a long text sent in parts is complete
 
 
 class StepCB(CallbackData, prefix="w"):
     """A press on a wizard step. `token` ties the button to the screen it was shown on."""
 
     token: int
-    action: str  # pick | page | yes | no | keep | rest | done | more | back | cancel | text-done
+    action: StepAction
     arg: int = 0
+
+
+class ConfirmAction(StrEnum):
+    GO = "go"
+    EDIT = "edit"  # `arg` is the field's index in the form
+    BACK = "back"
+    PAGE = "page"  # another page of ✏️ buttons
+    CANCEL = "cancel"
 
 
 class ConfirmCB(CallbackData, prefix="cf"):
     token: int
-    action: str  # go | edit | cancel | back | page
+    action: ConfirmAction
     arg: int = 0
 
 
+class HistoryAction(StrEnum):
+    REPEAT = "repeat"
+    EDIT = "edit"
+
+
 class HistoryCB(CallbackData, prefix="h"):
-    action: str  # repeat | edit | page
-    job_id: int = 0
+    action: HistoryAction
+    job_id: int
+
+
+class HistoryPageCB(CallbackData, prefix="hp"):
+    page: int
 
 
 class LanguageCB(CallbackData, prefix="lang"):

@@ -1,8 +1,6 @@
 """Factories for the Bot and the Dispatcher: no module-level Bot, routers built per dispatcher."""
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -13,10 +11,11 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.strategy import FSMStrategy
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
+from kiebot.bot.deps import AppServices
 from kiebot.bot.flood import FloodControl
 from kiebot.bot.handlers import build_routers
 from kiebot.bot.i18n import LANGUAGES, Translator
-from kiebot.bot.middlewares import DbSessionMiddleware, OfferedCatalogMiddleware, UserMiddleware
+from kiebot.bot.middlewares import AccountMiddleware, OfferedCatalogMiddleware
 from kiebot.config import Settings
 
 COMMANDS = ("start", "models", "balance", "history", "language", "help", "cancel")
@@ -34,23 +33,19 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-def create_dispatcher(settings: Settings, *, storage: BaseStorage, sessionmaker: Any, translator: Translator,
-                      **deps: Any) -> Dispatcher:
-    """`deps` (catalog, kie, …) reach handlers by parameter name."""
+def create_dispatcher(services: AppServices, *, storage: BaseStorage) -> Dispatcher:
+    """Every field of `services` reaches handlers and middlewares by its name."""
     dp = Dispatcher(
         storage=storage,
         fsm_strategy=FSMStrategy.USER_IN_CHAT,
         # One update at a time per user: parts of a long text must not race each other.
         events_isolation=SimpleEventIsolation(),
-        settings=settings,
-        sessionmaker=sessionmaker,
-        translator=translator,
-        **deps,
+        **services.as_kwargs(),
     )
     for observer in (dp.message, dp.callback_query):
-        observer.outer_middleware(DbSessionMiddleware(sessionmaker))
-        observer.outer_middleware(UserMiddleware(settings, translator))
-        observer.outer_middleware(OfferedCatalogMiddleware(deps["catalog"]))
+        observer.outer_middleware(AccountMiddleware(services.accounts, services.translator,
+                                                    services.settings.admin_ids))
+        observer.outer_middleware(OfferedCatalogMiddleware(services.offering))
     dp.include_routers(*build_routers())
     return dp
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -27,9 +28,7 @@ class Translator:
         message = bundle.get_message(key)
         if message.value is None:
             raise KeyError(f"text {key!r} has no value")
-        # Ids and amounts print as plain digits ("#1234", "100000 💎"), not "1,234" / "1 234".
-        args = {k: fluent_number(v, useGrouping=False) if isinstance(v, int) and not isinstance(v, bool) else v
-                for k, v in params.items()}
+        args = {k: _fluent_value(v) for k, v in params.items()}
         text, errors = bundle.format_pattern(message.value, args)
         if errors:  # a missing parameter must not cost the user their answer: log it and show the rest
             log.error("text %r in %s: %s", key, lang, errors)
@@ -56,6 +55,15 @@ class Translator:
         if code in ("uk", "be", "kk", "uz", "ky", "tg"):
             return "ru"
         return "en" if code else self.default_language
+
+
+def _fluent_value(value: Any) -> Any:
+    # Ids and amounts print as plain digits ("#1234", "100000 💎"), not "1,234" / "1 234".
+    if isinstance(value, int) and not isinstance(value, bool):
+        return fluent_number(value, useGrouping=False)
+    if isinstance(value, (str, datetime)):  # dates are formatted by the text's own DATETIME()
+        return value
+    return str(value)
 
 
 @cache

@@ -1,83 +1,49 @@
-"""Update middlewares: one DB session per update, the user and their language."""
+"""Update middlewares: the user's account and language, and the catalogue as offered right now.
+
+No middleware keeps a database session open around the handler: each service runs its own short unit of work,
+so no update holds a transaction (or a pooled connection) while it talks to Telegram.
+"""
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kiebot.bot.i18n import Translator
-from kiebot.catalog import Catalog
-from kiebot.catalog.model import DISABLED_REASON
-from kiebot.config import Settings
-from kiebot.store.db import current_session
-from kiebot.store.models_status import disabled_models
-from kiebot.store.users import get_or_create_user
+from kiebot.services.account import AccountService
+from kiebot.services.offering import Offering
 
-log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-class DbSessionMiddleware(BaseMiddleware):
-    """One unit of work per update: committed when the handler returns, rolled back when it raises."""
+class AccountMiddleware(BaseMiddleware):
+    """Get-or-create the user's account, then pick the language: the user's choice, Telegram's, the default.
+    Hands handlers `account`, `lang`, `tr` and `is_admin`."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self.sessionmaker = sessionmaker
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self.sessionmaker() as session:
-            data["session"] = session
-            token = current_session.set(session)
-            try:
-                result = await handler(event, data)
-            except Exception:
-                await session.rollback()
-                raise
-            finally:
-                current_session.reset(token)
-            await session.commit()
-            return result
-
-
-class UserMiddleware(BaseMiddleware):
-    """Get-or-create the user row, then pick the language: the user's choice, Telegram's, the default."""
-
-    def __init__(self, settings: Settings, translator: Translator) -> None:
-        self.settings = settings
+    def __init__(self, accounts: AccountService, translator: Translator, admin_ids: list[int]) -> None:
+        self.accounts = accounts
         self.translator = translator
+        self.admin_ids = set(admin_ids)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
         if tg_user is None or tg_user.is_bot:
             return await handler(event, data)
-        session: AsyncSession = data["session"]
-        user, created = await get_or_create_user(
-            session,
-            tg_user.id,
-            username=tg_user.username,
-            first_name=tg_user.first_name,
-            welcome_bonus=self.settings.welcome_bonus,
-        )
-        if user.blocked_bot:  # they are back: deliveries may go to them again
-            user.blocked_bot = False
-        lang = self.translator.resolve_language(user.language, tg_user.language_code)
-        data.update(user=user, user_created=created, lang=lang, tr=self.translator.bind(lang))
-        data["is_admin"] = tg_user.id in self.settings.admin_ids
-        await session.commit()  # the new user and their bonus are safe even if the handler fails
+        account = await self.accounts.enter(tg_user.id, tg_user.username, tg_user.first_name)
+        lang = self.translator.resolve_language(account.language, tg_user.language_code)
+        data.update(account=account, lang=lang, tr=self.translator.bind(lang), is_admin=tg_user.id in self.admin_ids)
         return await handler(event, data)
 
 
 class OfferedCatalogMiddleware(BaseMiddleware):
-    """Hands handlers the catalogue without the models KIE has disabled at run time (shared through the DB)."""
+    """Hands handlers `catalog`: the catalogue without the models KIE has disabled at run time."""
 
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
+    def __init__(self, offering: Offering) -> None:
+        self.offering = offering
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        disabled = await disabled_models(data["session"])
-        data["catalog"] = self.catalog.without(disabled, DISABLED_REASON) if disabled else self.catalog
+        data["catalog"] = await self.offering.current()
         return await handler(event, data)

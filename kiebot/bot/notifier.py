@@ -23,15 +23,18 @@ from aiogram.types import (
     InputMediaVideo,
     Message,
 )
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kiebot.bot.i18n import Translator
-from kiebot.bot.status import status_text
+from kiebot.bot.screens import Screen
+from kiebot.bot.screens.status import JobStatus, status_text
+from kiebot.bot.ui import edit_or_send
 from kiebot.catalog import Catalog, ModelSpec
 from kiebot.config import Settings
 from kiebot.engine.ports import RecipientGone
 from kiebot.store import jobs as job_repo
-from kiebot.store.models import Job, JobState, User
+from kiebot.store import users
+from kiebot.store.db import Database
+from kiebot.store.models import Job, JobState
 
 log = logging.getLogger(__name__)
 ALBUM_SIZE = 10  # sendMediaGroup takes 2-10 items
@@ -45,10 +48,10 @@ INPUT_MEDIA = {"photo": InputMediaPhoto, "video": InputMediaVideo, "audio": Inpu
 
 
 class TelegramNotifier:
-    def __init__(self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], catalog: Catalog,
-                 translator: Translator, settings: Settings) -> None:
+    def __init__(self, bot: Bot, db: Database, catalog: Catalog, translator: Translator, settings: Settings) -> None:
         self.bot = bot
-        self.sessionmaker = sessionmaker
+        self.sessionmaker = db.write
+        self.reader = db.read
         self.catalog = catalog
         self.translator = translator
         self.settings = settings
@@ -67,11 +70,11 @@ class TelegramNotifier:
     async def _status_text(self, job: Job) -> str:
         ahead = None
         if job.state == JobState.WAITING:
-            async with self.sessionmaker() as session:
+            async with self.reader() as session:
                 if await job_repo.count_active(session, job.user_id) >= self.settings.max_active_per_user:
                     ahead = await job_repo.position_in_line(session, job)
         tr = self.translator.bind(job.language)
-        return status_text(tr, job.language, job, self.catalog.get(job.model_id), ahead)
+        return status_text(tr, job.language, job_status(job, ahead), self.catalog.get(job.model_id))
 
     async def _edit_slot(self, chat_id: int, final: bool) -> bool:
         """At most one progress edit per STATUS_EDIT_INTERVAL per chat. A final state is always shown
@@ -83,17 +86,7 @@ class TelegramNotifier:
 
     async def _put_status(self, job: Job, text: str) -> int | None:
         try:
-            if job.status_message_id:
-                try:
-                    await self.bot.edit_message_text(text=text, chat_id=job.chat_id, message_id=job.status_message_id)
-                    return job.status_message_id
-                except TelegramBadRequest as exc:
-                    if "message is not modified" in exc.message:
-                        return job.status_message_id
-                    if "not found" not in exc.message:
-                        raise
-            sent = await self.bot.send_message(job.chat_id, text)
-            return sent.message_id
+            return await edit_or_send(self.bot, job.chat_id, job.status_message_id, Screen(text))
         except TelegramForbiddenError:
             await self._mark_blocked(job.user_id)
             return job.status_message_id
@@ -174,20 +167,25 @@ class TelegramNotifier:
         assert buffer is not None
         return buffer.read()
 
-    async def alert_operators(self, text: str) -> None:
-        log.error("operator alert: %s", text)
-        for admin_id in self.settings.admin_ids:
+    async def alert_operators(self, alert: str, **params: Any) -> None:
+        log.error("operator alert: %s %s", alert, params)
+        async with self.reader() as session:
+            languages = {admin_id: await users.get_language(session, admin_id) for admin_id in self.settings.admin_ids}
+        for admin_id, chosen in languages.items():
+            text = self.translator.get(chosen or self.translator.default_language, alert, **params)
             try:
-                await self.bot.send_message(admin_id, "⚠️ " + html.escape(text))
+                await self.bot.send_message(admin_id, html.escape(text))
             except Exception as exc:  # an unreachable admin must not stop the others
                 log.warning("could not alert admin %s: %s", admin_id, type(exc).__name__)
 
     async def _mark_blocked(self, user_id: int) -> None:
-        async with self.sessionmaker() as session:
-            user = await session.get(User, user_id)
-            if user is not None:
-                user.blocked_bot = True
-                await session.commit()
+        async with self.sessionmaker.begin() as session:
+            await users.set_blocked(session, user_id, True)
+
+
+def job_status(job: Job, ahead: int | None = None) -> JobStatus:
+    return JobStatus(job.id, job.model_id, str(job.state), job.price, job.charged, job.kie_state, job.progress,
+                     job.error_code, ahead)
 
 
 def media_kind(model: ModelSpec | None, url: str) -> str:

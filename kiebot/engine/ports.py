@@ -1,13 +1,32 @@
-"""What the engine needs from the outside world (implemented by the bot's Telegram adapter)."""
+"""What the engine needs from the outside world: KIE (implemented by `kie.client.KieClient`, or a scripted fake in
+tests) and Telegram (implemented by the bot's notifier)."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Protocol
 
+from kiebot.kie.records import TaskRecord
 from kiebot.store.models import Job
 
 
 class RecipientGone(Exception):
     """The user blocked the bot or deleted their account (Telegram 403): nothing can be delivered."""
+
+
+class Kie(Protocol):
+    """KIE's API as the bot uses it. Errors are `kiebot.kie.errors.KieError` subclasses."""
+
+    async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None) -> str:
+        """Start a task; returns KIE's task id."""
+
+    async def record_info(self, task_id: str) -> TaskRecord:
+        """The task's state and, once it succeeded, its result URLs."""
+
+    async def upload_file(self, data: bytes, file_name: str, mime: str) -> str:
+        """Upload an input file; returns the URL KIE downloads it from."""
+
+    async def credits(self) -> Decimal:
+        """The account's remaining credits."""
 
 
 class Notifier(Protocol):
@@ -20,5 +39,5 @@ class Notifier(Protocol):
     async def download(self, file_id: str) -> bytes:
         """A Telegram file's bytes (to upload an input file to KIE again)."""
 
-    async def alert_operators(self, text: str) -> None:
-        """Tell the admins something needs them (KIE key invalid, KIE out of credits)."""
+    async def alert_operators(self, alert: str, **params: Any) -> None:
+        """Tell the admins something needs them. `alert` is a text id (`alert-…`) with its parameters."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from kiebot.catalog import Catalog, ModelSpec, form, pricing
 from kiebot.config import Settings
 from kiebot.engine import schedule
 from kiebot.engine.outputs import measure_outputs
-from kiebot.engine.ports import Notifier, RecipientGone
+from kiebot.engine.ports import Kie, Notifier, RecipientGone
 from kiebot.kie import errors as kie_errors
 from kiebot.services.media import media_facts, refresh_expired
 from kiebot.store import jobs as job_repo
@@ -41,7 +42,7 @@ class Engine:
         self,
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
-        kie: Any,
+        kie: Kie,
         catalog: Catalog,
         notifier: Notifier,
         settings: Settings,
@@ -155,14 +156,14 @@ class Engine:
         log.warning("job %s: createTask failed: %s", job.id, exc)
         if isinstance(exc, kie_errors.KieInsufficientCredits):
             self.paused_until = self.clock() + schedule.backoff(6, self.speedup)
-            await self.notifier.alert_operators("KIE account is out of credits: new generations are paused.")
+            await self.notifier.alert_operators("alert-kie-credits")
         elif isinstance(exc, kie_errors.KieFeatureDisabled):
             async with self.sessionmaker() as session:
                 await disable_model(session, job.model_id, exc.message or "feature disabled")
                 await session.commit()
-            await self.notifier.alert_operators(f"KIE disabled {job.model_id}: it is no longer offered.")
+            await self.notifier.alert_operators("alert-model-disabled", model=job.model_id)
         elif exc.operator_alert:
-            await self.notifier.alert_operators(f"KIE refused a task with code {exc.code}: check the API key.")
+            await self.notifier.alert_operators("alert-kie-auth", code=exc.code)
         ambiguous = getattr(exc, "ambiguous", False)
         if exc.retryable and not ambiguous and job.attempts < schedule.SUBMIT_RETRIES:
             attempts = job.attempts + 1
@@ -184,7 +185,7 @@ class Engine:
         except kie_errors.KieError as exc:
             log.warning("job %s: recordInfo failed: %s", job.id, exc)
             if exc.operator_alert:
-                await self.notifier.alert_operators(f"KIE status polling fails with code {exc.code}.")
+                await self.notifier.alert_operators("alert-kie-polling", code=exc.code)
             await self._save(job, next_check_at=self.clock() + schedule.backoff(2, self.speedup))
             return
         if record is not None and record.state == "success":
@@ -193,7 +194,7 @@ class Engine:
             await self._deliver(job, model)
             return
         if record is not None and record.state in ("fail", "failed"):
-            await self._fail(job, "generation", record.fail_msg or record.fail_code)
+            await self._fail(job, failure_reason(record.fail_msg), record.fail_msg or record.fail_code)
             return
         progress = record.progress if record is not None and record.progress is not None else (
             schedule.estimated_progress(elapsed * self.speedup, model.typical_seconds))
@@ -264,6 +265,15 @@ def _copy(source: Job, target: Job) -> None:
 def _aware(moment: datetime) -> datetime:
     """SQLite returns naive datetimes; they are UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# KIE's words for a refusal on content grounds; the user is told that, not the raw text.
+CONTENT_REFUSAL = re.compile(r"policy|nsfw|safety|sensitive|moderat|prohibit|violat|inappropriate", re.IGNORECASE)
+
+
+def failure_reason(fail_msg: str | None) -> str:
+    """Why a task failed at KIE, as a reason the status message explains (fail-<reason>)."""
+    return "policy" if fail_msg and CONTENT_REFUSAL.search(fail_msg) else "generation"
 
 
 def _reason(exc: kie_errors.KieError) -> str:

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from kiebot.catalog import FieldKind, FieldSpec, ModelSpec
+from kiebot.catalog import FieldKind, FieldSpec, ModelSpec, pricing
 
 # Telegram splits a long text into messages of at most 4096 characters; a part this long is
 # probably followed by another one, so it is kept until a shorter part or "Done" ends the text.
@@ -98,7 +98,33 @@ class Draft:
         holder = self.item if self.sub else self.values
         return (holder or {}).get(spec.name)
 
+    def choices(self, model: ModelSpec) -> tuple[Any, ...]:
+        """The values the current step offers as buttons: a choice's options that keep the form priced (only
+        top-level fields enter the price), or a number's presets."""
+        spec = self.spec(model)
+        if spec is None:
+            return ()
+        if spec.kind != FieldKind.CHOICE:
+            return tuple(spec.presets)
+        return tuple(spec.options) if self.sub else tuple(pricing.offered_options(model, spec, self.values))
+
     # --- answers -------------------------------------------------------------------------------
+    def pick(self, model: ModelSpec, index: int) -> bool:
+        """Answer with the `index`-th of `choices`. False (nothing changes) for an index the step does not offer."""
+        options = self.choices(model)
+        if not 0 <= index < len(options):
+            return False
+        self.answer(model, options[index])
+        return True
+
+    def answer_yes_no(self, model: ModelSpec, yes: bool) -> bool:
+        """Answer a yes/no step. False (nothing changes) when the step is not one."""
+        spec = self.spec(model)
+        if spec is None or spec.kind != FieldKind.BOOL:
+            return False
+        self.answer(model, yes)
+        return True
+
     def answer(self, model: ModelSpec, value: Any) -> None:
         """Store the answer of the current step and move on."""
         spec = self.spec(model)

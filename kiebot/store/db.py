@@ -1,15 +1,17 @@
 """Engine, sessions and migrations.
 
 SQLite: the parent directory of a file database is created, the database runs in WAL mode with `busy_timeout` 30 s
-and `foreign_keys=ON`, and every transaction starts with `BEGIN IMMEDIATE`: writers queue up on the busy timeout at
-BEGIN instead of failing with "database is locked" when a read transaction later tries to write. SQLAlchemy emits the
-BEGIN itself (sqlite3's own transaction control is switched off), which also makes SAVEPOINTs work.
+and `foreign_keys=ON`, and every transaction of a writer session starts with `BEGIN IMMEDIATE`: writers queue up on
+the busy timeout at BEGIN instead of failing with "database is locked" when a read transaction later tries to write.
+Sessions of `reader_factory` start with a plain (deferred) BEGIN and never take the write lock: under WAL they read
+while a writer writes. SQLAlchemy emits the BEGIN itself (sqlite3's own transaction control is switched off), which
+also makes SAVEPOINTs work.
 PostgreSQL: `pool_pre_ping`.
 """
 from __future__ import annotations
 
 import asyncio
-from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +30,9 @@ from sqlalchemy.ext.asyncio import (
 PACKAGE_DIR = Path(__file__).resolve().parent
 ALEMBIC_INI = PACKAGE_DIR / "alembic.ini"
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
-# Writers queue on the lock this long: a handler may hold it while it talks to Telegram.
+# Writers queue on the lock this long (transactions are short: none is held across network I/O).
 SQLITE_BUSY_TIMEOUT_MS = 30000
-# The session of the update being handled: other store code joins its transaction instead of opening a
-# second one, which on SQLite would wait for the first one's lock forever.
-current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
+READ_ONLY = "kiebot_read_only"  # execution option of reader sessions
 
 
 def _is_sqlite(url: str) -> bool:
@@ -76,7 +76,7 @@ def _setup_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def dialect_insert(session: AsyncSession | AsyncEngine) -> Any:
@@ -92,6 +92,11 @@ def dialect_insert(session: AsyncSession | AsyncEngine) -> Any:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def reader_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads only: on SQLite they never wait for (or block) the one writer."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -127,3 +132,16 @@ def _upgrade_on_connection(connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+
+
+@dataclass(frozen=True)
+class Database:
+    """The application's database: `write` sessions (short transactions that may write) and `read` sessions."""
+
+    engine: AsyncEngine
+    write: async_sessionmaker[AsyncSession]
+    read: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> Database:
+        return cls(engine, session_factory(engine), reader_factory(engine))

@@ -18,15 +18,15 @@ from aiogram.fsm.storage.base import (
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kiebot.store.db import current_session, dialect_insert
+from kiebot.store.db import dialect_insert
 from kiebot.store.models import FsmRecord
 
 
 class SqlStorage(BaseStorage):
     """One row per key (built by `key_builder`, default `DefaultKeyBuilder()`), holding both state and data.
 
-    Inside an update the calls join the update's unit of work (`db.current_session`), so the form and
-    whatever the handler wrote commit together; elsewhere every call is its own short transaction.
+    Every call is its own short transaction (reads through `reader`, which on SQLite takes no write lock), so no
+    update holds the database while it talks to Telegram.
     Data must be JSON-serializable (TypeError otherwise); a row whose state is None and data empty is deleted.
     """
 
@@ -34,17 +34,20 @@ class SqlStorage(BaseStorage):
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         key_builder: KeyBuilder | None = None,
+        reader: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.reader = reader or sessionmaker
         self.key_builder = key_builder or DefaultKeyBuilder()
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[AsyncSession]:
-        shared = current_session.get()
-        if shared is not None:
-            yield shared
-            return
         async with self.sessionmaker.begin() as session:
+            yield session
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncSession]:
+        async with self.reader() as session:
             yield session
 
     def _key(self, key: StorageKey) -> str:
@@ -85,7 +88,7 @@ class SqlStorage(BaseStorage):
             await self._write(session, self._key(key), state=value)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        async with self._session() as session:
+        async with self._reading() as session:
             return await session.scalar(select(FsmRecord.state).where(FsmRecord.key == self._key(key)))
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
@@ -94,7 +97,7 @@ class SqlStorage(BaseStorage):
             await self._write(session, self._key(key), data=value)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        async with self._session() as session:
+        async with self._reading() as session:
             data = await session.scalar(select(FsmRecord.data).where(FsmRecord.key == self._key(key)))
         return dict(data or {})
 

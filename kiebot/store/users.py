@@ -55,3 +55,8 @@ async def set_language(session: AsyncSession, user_id: int, lang: str | None) ->
 async def set_blocked(session: AsyncSession, user_id: int, blocked: bool) -> None:
     """Mark that the user blocked (or unblocked) the bot. Does not commit."""
     await session.execute(update(User).where(User.id == user_id).values(blocked_bot=blocked))
+
+
+async def get_language(session: AsyncSession, user_id: int) -> str | None:
+    """The language the user chose with /language (None: not chosen, or not a user yet)."""
+    return await session.scalar(select(User.language).where(User.id == user_id))

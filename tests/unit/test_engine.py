@@ -74,8 +74,8 @@ class RecordingNotifier:
     async def download(self, file_id: str) -> bytes:
         raise AssertionError("no download expected")
 
-    async def alert_operators(self, text: str) -> None:
-        self.alerts.append(text)
+    async def alert_operators(self, alert: str, **params: Any) -> None:
+        self.alerts.append(alert)
 
 
 class Clock:
@@ -175,7 +175,7 @@ async def test_a_failed_generation_is_released(parts, db_sessionmaker) -> None: 
     job_id = await new_job(db_sessionmaker, clock)
     kie.records = [record("task-1", "fail", fail_msg="NSFW content")]
     job = await run_until(engine, clock, db_sessionmaker, job_id, (JobState.FAILED,))
-    assert (job.error_code, job.error_detail) == ("generation", "NSFW content")
+    assert (job.error_code, job.error_detail) == ("policy", "NSFW content")
     async with db_sessionmaker() as session:
         kinds = (await session.scalars(select(LedgerEntry.kind).order_by(LedgerEntry.id))).all()
     assert kinds == ["bonus", "hold", "release"]
@@ -281,6 +281,6 @@ async def test_a_disabled_feature_refunds_and_stops_offering_the_model(parts, db
     job = await run_until(engine, clock, db_sessionmaker, second, (JobState.FAILED,))
     assert job.error_code == "unavailable" and kie.created == []  # never sent to KIE again
     assert await money(db_sessionmaker) == (100, 0)
-    assert any("no longer offered" in alert for alert in notifier.alerts)
+    assert "alert-model-disabled" in notifier.alerts
     offered = CATALOG.without({"google/nano-banana"}, "disabled")
     assert offered.get("google/nano-banana") is None and ("google/nano-banana", "disabled") in offered.excluded

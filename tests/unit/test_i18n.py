@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -9,12 +10,12 @@ from kiebot.bot.i18n import LANGUAGES, Translator
 from kiebot.catalog import Catalog
 
 # What may legitimately read the same in both languages: placeholders, numbers, emoji, markup, brand names.
-NEUTRAL = re.compile(r"\{[^}]*\}|<[^>]+>|&[a-z]+;|[\d\s\W_]+|💎")
+NEUTRAL = re.compile(r"\{[^}]*\}|<[^>]+>|&[a-z]+;|[\d\s\W_]+|💎|\b[AP]M\b")
 # Names and values are left empty: only the words of the text itself are compared.
 SAMPLE = dict(balance=120, bonus=100, held=5, name="", model="", job=7, price=14, low=4, high=9, total=5,
               required=2, number=1, min=1, max=10, count=3, chars=4100, media="image", value="", task="",
               category="", shortfall=20, after=86, ahead=1, bar="", percent=40, charged=14, reason="",
-              state="", when="", user_id=5, amount=10, error="", pattern="", step=2, length=3,
+              state="", when=datetime(2026, 12, 3, 8, 5, tzinfo=UTC), user_id=5, amount=10, error="", pattern="", step=2, length=3,
               seconds=70, options="")
 WORD = re.compile(r"[A-Za-z]{4,}")
 translator = Translator()

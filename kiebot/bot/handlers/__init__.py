@@ -1,18 +1,13 @@
-"""Routers, built fresh per dispatcher (an aiogram Router can have one parent only)."""
+"""Routers, built fresh per dispatcher (an aiogram Router can have one parent only). Each module holds one small
+function per action, registered with a filter; handlers ask services, then show a screen. They never import each
+other, `kiebot.store` or `kiebot.kie`."""
 from __future__ import annotations
 
 from aiogram import Router
 
+from kiebot.bot.handlers import admin, answers, catalog, confirm, errors, fallback, history, menu, wizard
+
 
 def build_routers() -> list[Router]:
-    from kiebot.bot.handlers import (
-        admin,
-        catalog,
-        errors,
-        fallback,
-        history,
-        menu,
-        wizard,
-    )
-
-    return [errors.router(), admin.router(), menu.router(), catalog.router(), history.router(), wizard.router(), fallback.router()]
+    modules = (errors, admin, menu, catalog, history, wizard, confirm, answers, fallback)  # fallback last
+    return [module.router() for module in modules]

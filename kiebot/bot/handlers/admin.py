@@ -4,13 +4,9 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.bot.i18n import Translate
-from kiebot.store import wallet
-from kiebot.store.models import LedgerKind, User
-
-MAX_GRANT = 10_000_000
+from kiebot.services.account import MAX_GRANT, AccountService
 
 
 def router() -> Router:
@@ -19,7 +15,7 @@ def router() -> Router:
     return r
 
 
-async def on_grant(message: Message, command: CommandObject, session: AsyncSession, is_admin: bool,
+async def on_grant(message: Message, command: CommandObject, accounts: AccountService, is_admin: bool,
                    tr: Translate) -> None:
     """/grant <user_id> <amount>: credit a user's balance."""
     if not is_admin:
@@ -30,10 +26,10 @@ async def on_grant(message: Message, command: CommandObject, session: AsyncSessi
         await message.answer(tr("grant-usage", max=MAX_GRANT))
         return
     user_id, amount = int(parts[0]), int(parts[1])
-    if await session.get(User, user_id) is None:
+    by = message.from_user.id if message.from_user else 0
+    # The command's own message id makes a re-delivered update grant once.
+    result = await accounts.grant(user_id, amount, key=f"grant:{message.chat.id}:{message.message_id}", by=by)
+    if not result.granted:
         await message.answer(tr("grant-no-user", user_id=user_id))
         return
-    key = f"grant:{message.chat.id}:{message.message_id}"  # a re-delivered update grants once
-    await wallet.credit(session, user_id, amount, LedgerKind.GRANT, key, note=f"by {message.from_user.id if message.from_user else '?'}")
-    balance, _ = await wallet.get_balance(session, user_id)
-    await message.answer(tr("granted", user_id=user_id, amount=amount, balance=balance))
+    await message.answer(tr("granted", user_id=user_id, amount=amount, balance=result.balance))

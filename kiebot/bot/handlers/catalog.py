@@ -1,107 +1,84 @@
-"""Main menu → category → task → model list → model card → wizard."""
+"""The catalogue: categories → tasks → a task's models → a model's card → the first step of its form."""
 from __future__ import annotations
-
-import html
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 
-from kiebot.bot.callbacks import CategoryCB, MenuCB, ModelCB
-from kiebot.bot.handlers.wizard import start_wizard
+from kiebot.bot import ui
+from kiebot.bot.callbacks import CategoryCB, MenuAction, MenuCB, ModelAction, ModelCB
+from kiebot.bot.drafts import OpenForm
 from kiebot.bot.i18n import Translate
-from kiebot.bot.render import Screen, button, model_card, page_count, pager, rows
-from kiebot.bot.screens import show
-from kiebot.catalog import Catalog, pricing
+from kiebot.bot.screens import catalog as screens
+from kiebot.catalog import Catalog
 from kiebot.config import Settings
-from kiebot.store.models import User
-
-MODELS_PER_PAGE = 8
+from kiebot.services.account import Account
+from kiebot.services.generation import GenerationService
+from kiebot.services.offering import Offering
+from kiebot.services.wizard import Draft
 
 
 def router() -> Router:
     r = Router(name="catalog")
-    r.message.register(on_models_command, Command("models"))
-    r.callback_query.register(on_categories, MenuCB.filter(F.action == "cats"))
-    r.callback_query.register(on_category, CategoryCB.filter())
-    r.callback_query.register(on_model, ModelCB.filter())
+    r.message.register(on_models, Command("models"))
+    r.callback_query.register(categories, MenuCB.filter(F.action == MenuAction.CATEGORIES))
+    r.callback_query.register(tasks, CategoryCB.filter(F.task == ""), _has_several_tasks)
+    r.callback_query.register(models, CategoryCB.filter())
+    r.callback_query.register(card, ModelCB.filter(F.action == ModelAction.CARD))
+    r.callback_query.register(start, ModelCB.filter(F.action == ModelAction.START))
     return r
 
 
-def categories_screen(tr: Translate, lang: str, catalog: Catalog) -> Screen:
-    buttons = [button(f"{catalog.category_label(c, lang)} ({len(catalog.models_in(c))})", CategoryCB(category=c))
-               for c in catalog.categories()]
-    kb = rows(buttons, 1) + [[button(tr("btn-home"), MenuCB(action="home"))]]
-    return Screen(tr("choose-category"), InlineKeyboardMarkup(inline_keyboard=kb))
+def _has_several_tasks(query: CallbackQuery, callback_data: CategoryCB, catalog: Catalog) -> bool:
+    return len(catalog.tasks(callback_data.category)) > 1
 
 
-def tasks_screen(tr: Translate, lang: str, catalog: Catalog, category: str) -> Screen:
-    buttons = [button(f"{catalog.task_label(t, lang)} ({len(catalog.models_in(category, t))})",
-                      CategoryCB(category=category, task=t)) for t in catalog.tasks(category)]
-    kb = rows(buttons, 2) + [[button(tr("btn-back"), MenuCB(action="cats"))]]
-    title = tr("choose-task", category=html.escape(catalog.category_label(category, lang)))
-    return Screen(title, InlineKeyboardMarkup(inline_keyboard=kb))
-
-
-def models_screen(tr: Translate, lang: str, catalog: Catalog, settings: Settings, cb: CategoryCB) -> Screen:
-    models = catalog.models_in(cb.category, cb.task or None)
-    pages = page_count(len(models), MODELS_PER_PAGE)
-    page = min(max(cb.page, 0), pages - 1)
-    kb = []
-    for model in models[page * MODELS_PER_PAGE : (page + 1) * MODELS_PER_PAGE]:
-        low, _ = pricing.price_range(model, settings.price_markup)
-        kb.append([button(tr("model-button", name=model.name(lang), price=low), ModelCB(slug=model.slug))])
-    if pages > 1:
-        kb.append(pager(page, pages, lambda p: CategoryCB(category=cb.category, task=cb.task, page=p)))
-    single_task = len(catalog.tasks(cb.category)) <= 1
-    back = MenuCB(action="cats") if single_task else CategoryCB(category=cb.category)
-    kb.append([button(tr("btn-back"), back)])
-    title = tr("choose-model", task=html.escape(catalog.task_label(cb.task, lang) if cb.task else catalog.category_label(cb.category, lang)))
-    return Screen(title, InlineKeyboardMarkup(inline_keyboard=kb))
-
-
-async def on_models_command(message: Message, command: CommandObject, catalog: Catalog, settings: Settings,
-                            tr: Translate, lang: str) -> None:
+async def on_models(message: Message, command: CommandObject, catalog: Catalog, settings: Settings,
+                    tr: Translate, lang: str) -> None:
     """`/models` opens the catalogue; `/models <slug>` opens one model's card."""
-    slug = (command.args or "").strip()
-    if slug and await open_model_by_slug(message, slug, catalog, settings, tr, lang):
-        return
-    await show(message, categories_screen(tr, lang, catalog), edit=False)
-
-
-async def on_categories(query: CallbackQuery, catalog: Catalog, tr: Translate, lang: str) -> None:
-    await query.answer()
-    await show(query, categories_screen(tr, lang, catalog), edit=True)
-
-
-async def on_category(query: CallbackQuery, callback_data: CategoryCB, catalog: Catalog, settings: Settings,
-                      tr: Translate, lang: str) -> None:
-    await query.answer()
-    if not callback_data.task and len(catalog.tasks(callback_data.category)) > 1:
-        await show(query, tasks_screen(tr, lang, catalog, callback_data.category), edit=True)
+    model = catalog.by_slug((command.args or "").strip())
+    if model is not None:
+        await ui.show(message, screens.model_card(tr, lang, catalog, model, settings.price_markup), edit=False)
     else:
-        await show(query, models_screen(tr, lang, catalog, settings, callback_data), edit=True)
+        await ui.show(message, screens.categories(tr, lang, catalog), edit=False)
 
 
-async def on_model(query: CallbackQuery, callback_data: ModelCB, state: FSMContext, catalog: Catalog,
-                   settings: Settings, user: User, tr: Translate, lang: str) -> None:
+async def categories(query: CallbackQuery, catalog: Catalog, tr: Translate, lang: str) -> None:
+    await query.answer()
+    await ui.show(query, screens.categories(tr, lang, catalog), edit=True)
+
+
+async def tasks(query: CallbackQuery, callback_data: CategoryCB, catalog: Catalog, tr: Translate, lang: str) -> None:
+    await query.answer()
+    await ui.show(query, screens.tasks(tr, lang, catalog, callback_data.category), edit=True)
+
+
+async def models(query: CallbackQuery, callback_data: CategoryCB, catalog: Catalog, offering: Offering,
+                 settings: Settings, tr: Translate, lang: str) -> None:
+    listed = await offering.models_in(catalog, callback_data.category, callback_data.task or None)
+    await query.answer()
+    await ui.show(query, screens.models(tr, lang, catalog, listed, callback_data, settings.price_markup), edit=True)
+
+
+async def card(query: CallbackQuery, callback_data: ModelCB, catalog: Catalog, settings: Settings, tr: Translate,
+               lang: str) -> None:
     model = catalog.by_slug(callback_data.slug)
     if model is None:
         await query.answer(tr("model-gone"), show_alert=True)
         return
     await query.answer()
-    if callback_data.action == "start":
-        await start_wizard(query, state, model, tr=tr, lang=lang, user=user, settings=settings)
-    else:
-        await show(query, model_card(tr, lang, catalog, model, settings.price_markup), edit=True)
+    screen = screens.model_card(tr, lang, catalog, model, settings.price_markup, callback_data.page)
+    await ui.show(query, screen, edit=True)
 
 
-async def open_model_by_slug(message: Message, slug: str, catalog: Catalog, settings: Settings, tr: Translate,
-                             lang: str) -> bool:
-    """Deep link `/start m_<slug>`: show the model card."""
-    model = catalog.by_slug(slug)
+async def start(query: CallbackQuery, callback_data: ModelCB, state: FSMContext, catalog: Catalog,
+                generation: GenerationService, account: Account, tr: Translate, lang: str) -> None:
+    model = catalog.by_slug(callback_data.slug)
     if model is None:
-        return False
-    await show(message, model_card(tr, lang, catalog, model, settings.price_markup), edit=False)
-    return True
+        await query.answer(tr("model-gone"), show_alert=True)
+        return
+    form = OpenForm(state, Draft.start(model), model, tr, lang, account, generation)
+    await form.begin(list_page=callback_data.page)
+    await query.answer()
+    await ui.show(query, form.screen(), edit=False)

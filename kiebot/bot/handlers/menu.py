@@ -4,20 +4,18 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from sqlalchemy.ext.asyncio import AsyncSession
+from aiogram.types import CallbackQuery, Message
 
-from kiebot.bot.callbacks import LanguageCB, MenuCB
-from kiebot.bot.handlers.catalog import open_model_by_slug
-from kiebot.bot.i18n import Translate, Translator
-from kiebot.bot.render import Screen, button
-from kiebot.bot.screens import show
+from kiebot.bot import ui
+from kiebot.bot.callbacks import LanguageCB, MenuAction, MenuCB
+from kiebot.bot.i18n import LANGUAGES, Translate, Translator
+from kiebot.bot.screens import catalog as catalog_screens
+from kiebot.bot.screens import menu as screens
 from kiebot.catalog import Catalog
 from kiebot.config import Settings
-from kiebot.store.models import User
-from kiebot.store.users import set_language
+from kiebot.services.account import Account, AccountService
 
-DEEP_LINK_PREFIX = "m_"
+MODEL_LINK = "m_"  # deep link `/start m_<slug>` opens a model's card
 
 
 def router() -> Router:
@@ -27,82 +25,71 @@ def router() -> Router:
     r.message.register(on_balance, Command("balance"))
     r.message.register(on_language, Command("language"))
     r.message.register(on_cancel, Command("cancel"))
-    r.callback_query.register(on_menu, MenuCB.filter(F.action.in_({"home", "balance", "help", "language"})))
-    r.callback_query.register(on_language_chosen, LanguageCB.filter())
+    r.callback_query.register(home, MenuCB.filter(F.action == MenuAction.HOME))
+    r.callback_query.register(balance, MenuCB.filter(F.action == MenuAction.BALANCE))
+    r.callback_query.register(help_, MenuCB.filter(F.action == MenuAction.HELP))
+    r.callback_query.register(language, MenuCB.filter(F.action == MenuAction.LANGUAGE))
+    r.callback_query.register(language_chosen, LanguageCB.filter(F.code.in_(LANGUAGES)))
     return r
 
 
-def home_screen(tr: Translate, user: User) -> Screen:
-    kb = [
-        [button(tr("btn-generate"), MenuCB(action="cats"))],
-        [button(tr("btn-balance"), MenuCB(action="balance")), button(tr("btn-history"), MenuCB(action="history"))],
-        [button(tr("btn-language"), MenuCB(action="language")), button(tr("btn-help"), MenuCB(action="help"))],
-    ]
-    return Screen(tr("home", balance=user.balance), InlineKeyboardMarkup(inline_keyboard=kb))
-
-
-def balance_text(tr: Translate, user: User) -> str:
-    text = tr("balance", balance=user.balance)
-    return text + ("\n" + tr("balance-held", held=user.held) if user.held else "")
-
-
-def language_screen(tr: Translate) -> Screen:
-    kb = [[button("Русский", LanguageCB(code="ru")), button("English", LanguageCB(code="en"))]]
-    return Screen(tr("choose-language"), InlineKeyboardMarkup(inline_keyboard=kb))
-
-
 async def on_start(message: Message, command: CommandObject, state: FSMContext, catalog: Catalog,
-                   settings: Settings, user: User, user_created: bool, tr: Translate, lang: str) -> None:
+                   settings: Settings, account: Account, tr: Translate, lang: str) -> None:
     await state.clear()
-    if user_created and settings.welcome_bonus:
+    if account.created and settings.welcome_bonus:
         await message.answer(tr("welcome-bonus", bonus=settings.welcome_bonus))
     payload = (command.args or "").strip()
-    if payload.startswith(DEEP_LINK_PREFIX):
-        if await open_model_by_slug(message, payload[len(DEEP_LINK_PREFIX):], catalog, settings, tr, lang):
+    if payload.startswith(MODEL_LINK):
+        model = catalog.by_slug(payload.removeprefix(MODEL_LINK))
+        if model is not None:
+            await ui.show(message, catalog_screens.model_card(tr, lang, catalog, model, settings.price_markup), edit=False)
             return
         await message.answer(tr("model-gone"))
-    await show(message, home_screen(tr, user), edit=False)
+    await ui.show(message, screens.home(tr, account), edit=False)
 
 
 async def on_help(message: Message, tr: Translate) -> None:
-    await message.answer(tr("help"))
+    await ui.show(message, screens.help_screen(tr, with_home=False), edit=False)
 
 
-async def on_balance(message: Message, user: User, tr: Translate) -> None:
-    await message.answer(balance_text(tr, user))
+async def on_balance(message: Message, account: Account, tr: Translate) -> None:
+    await ui.show(message, screens.balance(tr, account, with_home=False), edit=False)
 
 
 async def on_language(message: Message, tr: Translate) -> None:
-    await show(message, language_screen(tr), edit=False)
+    await ui.show(message, screens.language(tr), edit=False)
 
 
-async def on_cancel(message: Message, state: FSMContext, user: User, tr: Translate) -> None:
+async def on_cancel(message: Message, state: FSMContext, account: Account, tr: Translate) -> None:
     had_form = await state.get_state() is not None
     await state.clear()
     await message.answer(tr("wizard-cancelled") if had_form else tr("nothing-to-cancel"))
-    await show(message, home_screen(tr, user), edit=False)
+    await ui.show(message, screens.home(tr, account), edit=False)
 
 
-async def on_menu(query: CallbackQuery, callback_data: MenuCB, user: User, tr: Translate) -> None:
+async def home(query: CallbackQuery, account: Account, tr: Translate) -> None:
     await query.answer()
-    action = callback_data.action
-    if action == "home":
-        await show(query, home_screen(tr, user), edit=True)
-    elif action == "balance":
-        back = InlineKeyboardMarkup(inline_keyboard=[[button(tr("btn-home"), MenuCB(action="home"))]])
-        await show(query, Screen(balance_text(tr, user), back), edit=True)
-    elif action == "help":
-        back = InlineKeyboardMarkup(inline_keyboard=[[button(tr("btn-home"), MenuCB(action="home"))]])
-        await show(query, Screen(tr("help"), back), edit=True)
-    else:
-        await show(query, language_screen(tr), edit=True)
+    await ui.show(query, screens.home(tr, account), edit=True)
 
 
-async def on_language_chosen(query: CallbackQuery, callback_data: LanguageCB, session: AsyncSession, user: User,
-                             translator: Translator) -> None:
-    code = callback_data.code if callback_data.code in ("ru", "en") else translator.default_language
-    await set_language(session, user.id, code)
-    user.language = code
-    tr = translator.bind(code)
+async def balance(query: CallbackQuery, account: Account, tr: Translate) -> None:
+    await query.answer()
+    await ui.show(query, screens.balance(tr, account, with_home=True), edit=True)
+
+
+async def help_(query: CallbackQuery, tr: Translate) -> None:
+    await query.answer()
+    await ui.show(query, screens.help_screen(tr, with_home=True), edit=True)
+
+
+async def language(query: CallbackQuery, tr: Translate) -> None:
+    await query.answer()
+    await ui.show(query, screens.language(tr), edit=True)
+
+
+async def language_chosen(query: CallbackQuery, callback_data: LanguageCB, accounts: AccountService,
+                          account: Account, translator: Translator) -> None:
+    await accounts.set_language(account.id, callback_data.code)
+    tr = translator.bind(callback_data.code)
     await query.answer(tr("language-set"))
-    await show(query, home_screen(tr, user), edit=True)
+    await ui.show(query, screens.home(tr, account), edit=True)

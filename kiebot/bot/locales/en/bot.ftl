@@ -21,6 +21,8 @@ help = <b>How it works</b>
 balance = Your balance: <b>{ $balance } 💎</b>
 balance-held = Held for running generations: { $held } 💎
 choose-language = Choose your language:
+language-ru = 🇷🇺 Русский (Russian)
+language-en = 🇬🇧 English
 language-set = Language set to English.
 nothing-to-cancel = There is nothing to cancel.
 fallback = I did not get that. Open /models to pick a model, or /help to see how the bot works.
@@ -172,11 +174,12 @@ fail-timeout = the generation took too long and was stopped.
 fail-file = the service could not read an input file. Send the file again.
 fail-interrupted = the task was interrupted before it reached the service.
 fail-unavailable = this model is not available any more.
+fail-policy = the model refused the request under its content rules. Change the prompt or the images.
 
 ## History
 history-title = <b>Recent generations</b>
 history-empty = You have no generations yet.
-history-line = #{ $job } · { $model } · { $state } · { $price } 💎 · { $when }
+history-line = #{ $job } · { $model } · { $state } · { $price } 💎 · { DATETIME($when, dateStyle: "short", timeStyle: "short") }
 state-waiting = waiting
 state-submitting = starting
 state-running = running
@@ -191,6 +194,12 @@ admin-only = This command is for the bot's operators.
 grant-usage = Usage: /grant &lt;user_id&gt; &lt;amount&gt;, amount from 1 to { $max }.
 grant-no-user = User { $user_id } has not started the bot yet.
 granted = Granted { $amount } 💎 to { $user_id }. Their balance: { $balance } 💎.
+
+## Operator alerts
+alert-kie-credits = ⚠️ The KIE account is out of credits: new generations are paused. Top up the KIE account.
+alert-model-disabled = ⚠️ KIE disabled the model { $model }: it is no longer offered, and its jobs were refunded.
+alert-kie-auth = ⚠️ KIE refused a task with code { $code }: check the KIE API key.
+alert-kie-polling = ⚠️ Checking task status at KIE fails with code { $code }.
 
 ## Errors
 error-generic = Something went wrong on our side. Your data and balance are safe; please try again.

@@ -21,6 +21,8 @@ help = <b>Как это работает</b>
 balance = Ваш баланс: <b>{ $balance } 💎</b>
 balance-held = Зарезервировано под идущие генерации: { $held } 💎
 choose-language = Выберите язык:
+language-ru = 🇷🇺 Русский
+language-en = 🇬🇧 English (английский)
 language-set = Язык переключён на русский.
 nothing-to-cancel = Отменять нечего.
 fallback = Я не понял сообщение. Откройте /models, чтобы выбрать модель, или /help, чтобы узнать, как работает бот.
@@ -174,11 +176,12 @@ fail-timeout = генерация шла слишком долго и была �
 fail-file = сервис не смог прочитать входной файл. Пришлите файл заново.
 fail-interrupted = задача прервалась, не дойдя до сервиса.
 fail-unavailable = эта модель больше недоступна.
+fail-policy = модель отказалась выполнять запрос по своим правилам о содержании. Измените описание или картинки.
 
 ## History
 history-title = <b>Последние генерации</b>
 history-empty = У вас пока нет генераций.
-history-line = №{ $job } · { $model } · { $state } · { $price } 💎 · { $when }
+history-line = №{ $job } · { $model } · { $state } · { $price } 💎 · { DATETIME($when, dateStyle: "short", timeStyle: "short") }
 state-waiting = в очереди
 state-submitting = запускается
 state-running = генерируется
@@ -193,6 +196,12 @@ admin-only = Эта команда — для операторов бота.
 grant-usage = Формат: /grant &lt;user_id&gt; &lt;сумма&gt;, сумма от 1 до { $max }.
 grant-no-user = Пользователь { $user_id } ещё не запускал бота.
 granted = Начислено { $amount } 💎 пользователю { $user_id }. Его баланс: { $balance } 💎.
+
+## Operator alerts
+alert-kie-credits = ⚠️ На счёте KIE закончились кредиты: новые генерации приостановлены. Пополните счёт KIE.
+alert-model-disabled = ⚠️ KIE отключил модель { $model }: она больше не предлагается, её задачи возвращены.
+alert-kie-auth = ⚠️ KIE отклонил задачу с кодом { $code }: проверьте API-ключ KIE.
+alert-kie-polling = ⚠️ Проверка статуса задач в KIE падает с кодом { $code }.
 
 ## Errors
 error-generic = У нас что-то пошло не так. Ваши данные и баланс в порядке; попробуйте ещё раз.

@@ -1,0 +1,96 @@
+"""The form being filled in: kept in the FSM storage (SQL), handed to handlers as an `OpenForm` by a filter."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram.filters import Filter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+
+from kiebot.bot import ui
+from kiebot.bot.i18n import Translate
+from kiebot.bot.screens import Screen
+from kiebot.bot.screens import wizard as wizard_screens
+from kiebot.catalog import Catalog, ModelSpec
+from kiebot.services.account import Account
+from kiebot.services.generation import GenerationService
+from kiebot.services.wizard import Draft
+
+
+class Wizard(StatesGroup):
+    form = State()
+
+
+@dataclass
+class OpenForm:
+    """A user's open form with what its screens need: the draft, its model, the language and the balance."""
+
+    state: FSMContext
+    draft: Draft
+    model: ModelSpec
+    tr: Translate
+    lang: str
+    account: Account
+    generation: GenerationService
+
+    def screen(self, page: int = 0) -> Screen:
+        """The screen the form is at: a step, or the confirmation with the price."""
+        price = self.generation.price(self.model, self.draft)
+        return wizard_screens.for_draft(self.tr, self.lang, self.model, self.draft, price, self.account.balance, page)
+
+    async def save(self) -> None:
+        await self.state.set_state(Wizard.form)
+        await self.state.update_data(draft=self.draft.to_dict())
+
+    async def begin(self, list_page: int = 0) -> None:
+        """Store a new form. `list_page`: the page of the model list it was started from (Back from the first
+        step returns there)."""
+        await self.state.set_state(Wizard.form)
+        await self.state.set_data({"draft": self.draft.to_dict(), "list_page": list_page})
+
+    async def list_page(self) -> int:
+        return int((await self.state.get_data()).get("list_page", 0))
+
+    async def close(self) -> None:
+        await self.state.clear()
+
+    async def redraw(self, query: CallbackQuery, page: int = 0) -> None:
+        """After a press: keep the change and show the form's screen in place of the pressed one."""
+        await query.answer()
+        await self.save()
+        await ui.show(query, self.screen(page), edit=True)
+
+    async def cancel(self, query: CallbackQuery) -> None:
+        await self.close()
+        await query.answer()
+        await ui.show(query, Screen(self.tr("wizard-cancelled")), edit=True)
+
+
+class FormFilter(Filter):
+    """Passes an update for the user's open form and hands the handler `form` (an `OpenForm`).
+
+    For a button, `at_confirmation` says which screen it belongs to: a press on an older screen (another token), on
+    a step while the form is at its confirmation (or the other way round), or on a form whose model is no longer
+    offered does not pass, and the fallback router answers it. A message always passes while a form is open.
+    """
+
+    def __init__(self, *, at_confirmation: bool | None = None) -> None:
+        self.at_confirmation = at_confirmation
+
+    async def __call__(self, event: CallbackQuery | Message, state: FSMContext, catalog: Catalog, tr: Translate,
+                       lang: str, account: Account, generation: GenerationService,
+                       callback_data: Any = None) -> bool | dict[str, Any]:
+        raw = (await state.get_data()).get("draft")
+        draft = Draft.from_dict(raw) if raw else None
+        if draft is None:
+            return False
+        if callback_data is not None and (draft.token != callback_data.token
+                                          or draft.at_confirmation != self.at_confirmation):
+            return False
+        model = catalog.get(draft.model_id)
+        if model is None:  # hidden by the operator or disabled by KIE since the form was started
+            await state.clear()
+            return False
+        return {"form": OpenForm(state, draft, model, tr, lang, account, generation)}

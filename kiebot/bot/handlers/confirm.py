@@ -1,0 +1,70 @@
+"""Buttons on the confirmation screen: ✅ confirm (hold the price, start the job), ✏️ edit a value, back, cancel."""
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery
+
+from kiebot.bot import ui
+from kiebot.bot.callbacks import ConfirmAction, ConfirmCB
+from kiebot.bot.drafts import FormFilter, OpenForm
+from kiebot.bot.screens import menu as menu_screens
+from kiebot.bot.screens import status as status_screens
+from kiebot.services.generation import GenerationService
+
+log = logging.getLogger(__name__)
+ON_CONFIRMATION = FormFilter(at_confirmation=True)
+
+
+def router() -> Router:
+    r = Router(name="confirm")
+    for action, handler in ((ConfirmAction.GO, go), (ConfirmAction.EDIT, edit), (ConfirmAction.BACK, back),
+                            (ConfirmAction.PAGE, page), (ConfirmAction.CANCEL, cancel)):
+        r.callback_query.register(handler, ConfirmCB.filter(F.action == action), ON_CONFIRMATION)
+    return r
+
+
+async def go(query: CallbackQuery, form: OpenForm, generation: GenerationService) -> None:
+    """Hold the price and queue the job; the confirmation message becomes the job's status message."""
+    message = query.message
+    if message is None:
+        await query.answer(form.tr("stale-button"))
+        return
+    result = await generation.start(form.model, form.draft, user_id=form.account.id, chat_id=message.chat.id,
+                                    language=form.lang, status_message_id=message.message_id)
+    if result.duplicate:
+        await query.answer(form.tr("already-started"))
+    elif result.shortfall:
+        await query.answer()
+        await message.answer(form.tr("not-enough-balance", shortfall=result.shortfall, balance=form.account.balance))
+    elif result.started is None:
+        log.error("cannot start %s: %s", form.model.id, "; ".join(result.invalid))
+        await query.answer(form.tr("cannot-start"), show_alert=True)
+    else:
+        await form.close()
+        await query.answer(form.tr("started"))
+        started = result.started
+        status = status_screens.JobStatus(started.job_id, form.model.id, "waiting", started.price, ahead=started.ahead)
+        text = status_screens.status_text(form.tr, form.lang, status, form.model)
+        await ui.show(query, menu_screens.notice(text), edit=True)
+
+
+async def edit(query: CallbackQuery, callback_data: ConfirmCB, form: OpenForm) -> None:
+    fields = form.model.fields
+    if 0 <= callback_data.arg < len(fields):
+        form.draft.edit(form.model, fields[callback_data.arg].name)
+    await form.redraw(query)
+
+
+async def back(query: CallbackQuery, form: OpenForm) -> None:
+    form.draft.back(form.model)
+    await form.redraw(query)
+
+
+async def page(query: CallbackQuery, callback_data: ConfirmCB, form: OpenForm) -> None:
+    await form.redraw(query, callback_data.arg)
+
+
+async def cancel(query: CallbackQuery, form: OpenForm) -> None:
+    await form.cancel(query)

@@ -1,0 +1,58 @@
+"""The one status message per generation: its text for every state of the job."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from kiebot.bot.i18n import Translate
+from kiebot.catalog import ModelSpec
+
+BAR_CELLS = 10
+# Why a job failed, as stored by the engine → the text the user reads. KIE's own error text is never shown.
+FAILURE_TEXTS = {
+    "generation": "fail-generation", "rejected": "fail-rejected", "service": "fail-service",
+    "timeout": "fail-timeout", "file": "fail-file", "interrupted": "fail-interrupted",
+    "unavailable": "fail-unavailable", "policy": "fail-policy",
+}
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """What the status message shows of a job."""
+
+    job_id: int
+    model_id: str
+    state: str  # a JobState value
+    price: int
+    charged: int | None = None
+    kie_state: str | None = None
+    progress: int | None = None
+    error_code: str | None = None
+    ahead: int | None = None  # waiting jobs of the user before this one, when the user is at their limit
+
+
+def progress_bar(percent: int) -> str:
+    filled = max(0, min(BAR_CELLS, round(percent * BAR_CELLS / 100)))
+    return "▰" * filled + "▱" * (BAR_CELLS - filled)
+
+
+def status_text(tr: Translate, lang: str, job: JobStatus, model: ModelSpec | None) -> str:
+    name = html.escape(model.name(lang) if model else job.model_id)
+    common = dict(model=name, job=job.job_id)
+    if job.state == "waiting":
+        if job.ahead is None:
+            return tr("status-accepted", price=job.price, **common)
+        return tr("status-waiting", ahead=job.ahead, price=job.price, **common)
+    if job.state == "submitting":
+        return tr("status-submitting", **common)
+    if job.state == "running":
+        if job.kie_state in ("waiting", "queuing"):
+            return tr("status-queued", **common)
+        percent = job.progress or 0
+        return tr("status-generating", bar=progress_bar(percent), percent=percent, **common)
+    if job.state == "delivering":
+        return tr("status-delivering", **common)
+    if job.state == "done":
+        return tr("status-done", charged=job.charged or 0, **common)
+    reason = tr(FAILURE_TEXTS.get(job.error_code or "", "fail-generation"))
+    return tr("status-failed", reason=reason, price=job.price, **common)

@@ -1,0 +1,90 @@
+"""Applying what the user sent to the current wizard step: typed values, long texts in parts, files.
+
+Framework-free: the bot layer turns a Telegram message into text or an `IncomingFile` and renders the outcome.
+Every refusal is an `AnswerError` whose code is a Fluent message id.
+"""
+from __future__ import annotations
+
+from kiebot.catalog import FieldKind, ModelSpec, form
+from kiebot.kie.errors import KieError
+from kiebot.services import media
+from kiebot.services.media import Download, IncomingFile, Uploader
+from kiebot.services.wizard import Draft
+
+AnswerError = form.AnswerError
+
+
+class UploadFailed(Exception):
+    """The generation service did not take the file; the user may send it again."""
+
+
+def answer_text(draft: Draft, model: ModelSpec, text: str, *, finish: bool = False) -> bool:
+    """Apply a typed message. Returns False when it was one part of a longer text, kept until the rest arrives
+    (`finish`: the text is complete, e.g. a .txt file or the "that is the whole text" button)."""
+    spec = draft.spec(model)
+    assert spec is not None, "no step to answer"
+    if spec.kind in (FieldKind.FILE, FieldKind.FILES):
+        raise AnswerError("err-expected-file", media=spec.media or "document")
+    if spec.kind == FieldKind.OBJECTS and draft.sub is None:
+        raise AnswerError("err-use-buttons")
+    if spec.kind == FieldKind.TEXT:
+        return _answer_long_text(draft, model, text, finish)
+    value = form.parse_answer(spec, text)
+    if spec.kind == FieldKind.TEXTS:
+        draft.add_item(model, value)
+    else:
+        draft.answer(model, value)
+    return True
+
+
+def _answer_long_text(draft: Draft, model: ModelSpec, text: str, finish: bool) -> bool:
+    """Texts longer than one message arrive in parts: keep them until a short part or Done."""
+    if not finish and (draft.partial_text or len(text) >= 4000):
+        if not draft.append_text_part(text):
+            return False
+        text = ""
+    spec = draft.spec(model)
+    assert spec is not None
+    full = draft.partial_text + text
+    try:
+        value = form.parse_answer(spec, full)
+    finally:
+        draft.partial_text = ""
+    draft.answer(model, value)
+    return True
+
+
+class InputFiles:
+    """Files the user sends for file fields: checked, uploaded to KIE, and remembered in the draft."""
+
+    def __init__(self, uploader: Uploader) -> None:
+        self.uploader = uploader
+
+    def expects_file(self, draft: Draft, model: ModelSpec) -> bool:
+        spec = draft.spec(model)
+        return spec is not None and spec.kind in (FieldKind.FILE, FieldKind.FILES)
+
+    async def answer_file(self, draft: Draft, model: ModelSpec, incoming: IncomingFile | None,
+                          download: Download) -> None:
+        """Upload the file and answer the step with its KIE URL. Raises AnswerError, media.FileTooLarge or
+        UploadFailed; the draft is unchanged then."""
+        spec = draft.spec(model)
+        assert spec is not None
+        if not self.expects_file(draft, model):
+            raise AnswerError("err-expected-text")
+        if incoming is None:
+            raise AnswerError("err-expected-file", media=spec.media or "document")
+        # The price of this model grows with this file's length, up to the cap the hold was computed for.
+        cap = model.max_media_seconds
+        if cap and draft.current == model.length_field and incoming.seconds and incoming.seconds > cap:
+            raise AnswerError("err-media-too-long", seconds=int(incoming.seconds), max=cap)
+        try:
+            ref = await media.ingest(incoming, ".".join(draft.path()), download, self.uploader)
+        except KieError as exc:
+            raise UploadFailed(str(exc)) from exc
+        draft.files.append(ref)
+        if spec.kind == FieldKind.FILE:
+            draft.answer(model, ref["url"])
+        else:
+            draft.add_item(model, ref["url"])
+
