@@ -19,8 +19,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kiebot.catalog.common import unique_slug  # noqa: E402
 from kiebot.catalog.fields import is_bot_filled  # noqa: E402
-from kiebot.catalog.model import unique_slug  # noqa: E402
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "kie" / "kie-models.json"
 DEFAULT_TEXTS = ROOT / "scripts" / "catalog_texts.json"

@@ -37,8 +37,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from kiebot.catalog.model import UNITS, CatalogError, unique_slug
+from kiebot.catalog.common import CatalogError, unique_slug
 
+UNITS = frozenset({
+    "per image", "per request", "per video", "per second", "per 1000 chars", "per megapixel",
+    "per 4 images", "per 6 images",
+})
 MODEL_KEYS = frozenset({
     "hidden", "pricing", "credits_multiplier", "name", "description", "category", "task", "vendor",
     "typical_seconds", "max_media_seconds", "length_field", "callback_required", "input_schema",
