@@ -6,6 +6,7 @@ override file (`CATALOG_PATH`), described in `apply_override` and docs/catalog-o
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -36,6 +37,7 @@ class ModelSpec:
     names: dict[str, str] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # why the form differs from the schema, per field
+    pin: int | None = None  # the operator's place for it at the top of its lists (lower first); None: not pinned
 
     def name(self, lang: str) -> str:
         return self.names.get(lang) or self.names.get("en") or self.id
@@ -74,6 +76,7 @@ def model_from_entry(entry: dict[str, Any]) -> ModelSpec:
         names=dict(entry.get("name") or {}),
         descriptions=dict(entry.get("description") or {}),
         notes={k: str(v.get("reason", "")) for k, v in form.items()},
+        pin=entry.get("pin"),
     )
 
 
@@ -114,6 +117,7 @@ class Catalog:
         )
         self._by_id = {m.id: m for m in self.models}
         self._by_slug = {m.slug: m for m in self.models}
+        self._position = {m.id: i for i, m in enumerate(self.models)}
 
     @classmethod
     def load(cls, override: Path | None = None) -> Catalog:
@@ -159,7 +163,19 @@ class Catalog:
         return tuple(dict.fromkeys(m.task for m in self.models if m.category == category))
 
     def models_in(self, category: str, task: str | None = None) -> tuple[ModelSpec, ...]:
-        return tuple(m for m in self.models if m.category == category and (task is None or m.task == task))
+        """The models of a category (and task): pinned ones first, in pin order, then in catalogue order."""
+        found = [m for m in self.models if m.category == category and (task is None or m.task == task)]
+        return tuple(self.ordered(found, {}))
+
+    def ordered(self, models: Iterable[ModelSpec], usage: Mapping[str, int]) -> list[ModelSpec]:
+        """`models` pinned first (lower pin first), then by `usage` (generations per model id, most first), then in
+        catalogue order; models this catalogue does not know come after the known ones with the same usage."""
+        unknown = len(self._position)
+
+        def key(model: ModelSpec) -> tuple[bool, int, int, int]:
+            return (model.pin is None, model.pin or 0, -usage.get(model.id, 0), self._position.get(model.id, unknown))
+
+        return sorted(models, key=key)
 
     def category_label(self, category: str, lang: str) -> str:
         return self._label("categories", category, lang)
