@@ -37,7 +37,7 @@ class ModelSpec:
     names: dict[str, str] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # why the form differs from the schema, per field
-    pin: int | None = None  # the operator's place for it at the top of its lists (lower first); None: not pinned
+    pin: int | None = None  # from CATALOG_PATH: listed first in its category and task lists, lower pin first
 
     def name(self, lang: str) -> str:
         return self.names.get(lang) or self.names.get("en") or self.id
