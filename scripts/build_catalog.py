@@ -6,6 +6,8 @@
 Offered: every market model with a price in KIE's table; the others are listed under `excluded` with the reason.
 Texts fall back to English (the model title, the schema description, a label made from the field name) when
 scripts/catalog_texts.json or one of its entries is missing; the script prints how many texts were missing.
+Hints are keyed by the schema description, which is written for API readers: `hints_en` rewrites the ones a
+Telegram user would not understand (true/false, URLs, field names…), `hints_ru` translates every one.
 """
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kiebot.catalog.common import unique_slug  # noqa: E402
 from kiebot.catalog.fields import is_bot_filled  # noqa: E402
-from kiebot.catalog.model import unique_slug  # noqa: E402
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "kie" / "kie-models.json"
 DEFAULT_TEXTS = ROOT / "scripts" / "catalog_texts.json"
@@ -181,12 +183,13 @@ def _field_texts(schema: dict[str, Any], texts: dict[str, Any], missing: Counter
 
 def _one_field_texts(name: str, prop: dict[str, Any], texts: dict[str, Any], missing: Counter[str]) -> dict[str, Any]:
     description = str(prop.get("description") or "")
+    hint_en = (texts.get("hints_en") or {}).get(description) or description
     hint_ru = (texts.get("hints_ru") or {}).get(description)
     if description and not hint_ru:
         missing["hints"] += 1
     out: dict[str, Any] = {
         "label": _both((texts.get("labels") or {}).get(name), name.replace("_", " ").capitalize(), missing, "labels"),
-        "hint": {"en": description, "ru": hint_ru or description},
+        "hint": {"en": hint_en, "ru": hint_ru or hint_en},
     }
     names = (texts.get("options") or {}).get(name) or {}
     options = {_key(v): names[_key(v)] for v in prop.get("enum") or [] if _key(v) in names}

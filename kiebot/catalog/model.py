@@ -6,32 +6,18 @@ override file (`CATALOG_PATH`), described in `apply_override` and docs/catalog-o
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kiebot.catalog.common import CatalogError
 from kiebot.catalog.fields import FieldSpec, build_fields
+from kiebot.catalog.override import apply_override, read_override
 
-SLUG_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-SLUG_MAX = 40
 HIDDEN_REASON = "hidden by CATALOG_PATH"
-UNITS = frozenset({
-    "per image", "per request", "per video", "per second", "per 1000 chars", "per megapixel",
-    "per 4 images", "per 6 images",
-})
-# Shorter spellings of the task words in model ids, so that slugs stay short (`m_<slug>` deep links).
-_SLUG_WORDS = (
-    ("text-to-image", "t2i"), ("image-to-image", "i2i"), ("text-to-video", "t2v"), ("image-to-video", "i2v"),
-    ("video-to-video", "v2v"), ("text-to-speech", "tts"), ("speech-to-video", "s2v"),
-    ("reference-to-video", "r2v"), ("text-to-dialogue", "t2d"),
-)
-
-
-class CatalogError(Exception):
-    """The catalogue or its override file is unusable; the message says why (shown to the operator)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +37,7 @@ class ModelSpec:
     names: dict[str, str] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # why the form differs from the schema, per field
+    pin: int | None = None  # from CATALOG_PATH: listed first in its category and task lists, lower pin first
 
     def name(self, lang: str) -> str:
         return self.names.get(lang) or self.names.get("en") or self.id
@@ -66,29 +53,6 @@ class ModelSpec:
 
     def has_field(self, name: str) -> bool:
         return any(spec.name == name for spec in self.fields)
-
-
-# --- slugs --------------------------------------------------------------------------------------
-def base_slug(model_id: str) -> str:
-    """`google/nano-banana-edit` → `google-nano-banana-edit`, `kling-2.6/text-to-video` → `kling-2_6-t2v`."""
-    slug = model_id.lower()
-    for words, short in _SLUG_WORDS:
-        slug = slug.replace(words, short)
-    slug = slug.replace("/", "-").replace(".", "_")
-    slug = re.sub(r"[^a-z0-9_-]+", "-", slug)
-    slug = re.sub(r"-{2,}", "-", slug).strip("-_")
-    return slug[:SLUG_MAX].rstrip("-_") or "model"
-
-
-def unique_slug(model_id: str, taken: set[str]) -> str:
-    """The base slug, or with `-2`, `-3`… when taken (callers go through ids in a fixed order)."""
-    base = base_slug(model_id)
-    slug, n = base, 1
-    while slug in taken:
-        n += 1
-        suffix = f"-{n}"
-        slug = base[: SLUG_MAX - len(suffix)] + suffix
-    return slug
 
 
 # --- building ModelSpec from a catalog entry ------------------------------------------------------
@@ -112,6 +76,7 @@ def model_from_entry(entry: dict[str, Any]) -> ModelSpec:
         names=dict(entry.get("name") or {}),
         descriptions=dict(entry.get("description") or {}),
         notes={k: str(v.get("reason", "")) for k, v in form.items()},
+        pin=entry.get("pin"),
     )
 
 
@@ -152,6 +117,7 @@ class Catalog:
         )
         self._by_id = {m.id: m for m in self.models}
         self._by_slug = {m.slug: m for m in self.models}
+        self._position = {m.id: i for i, m in enumerate(self.models)}
 
     @classmethod
     def load(cls, override: Path | None = None) -> Catalog:
@@ -159,8 +125,6 @@ class Catalog:
         data = json.loads(resources.files("kiebot.catalog").joinpath("data/catalog.json").read_text("utf-8"))
         if override is None:
             return cls(data)
-        from kiebot.catalog.override import apply_override, read_override
-
         path = Path(override)
         try:
             data, hidden = apply_override(data, read_override(path))
@@ -199,7 +163,19 @@ class Catalog:
         return tuple(dict.fromkeys(m.task for m in self.models if m.category == category))
 
     def models_in(self, category: str, task: str | None = None) -> tuple[ModelSpec, ...]:
-        return tuple(m for m in self.models if m.category == category and (task is None or m.task == task))
+        """The models of a category (and task): pinned ones first, in pin order, then in catalogue order."""
+        found = [m for m in self.models if m.category == category and (task is None or m.task == task)]
+        return tuple(self.ordered(found, {}))
+
+    def ordered(self, models: Iterable[ModelSpec], usage: Mapping[str, int]) -> list[ModelSpec]:
+        """`models` pinned first (lower pin first), then by `usage` (generations per model id, most first), then in
+        catalogue order; models this catalogue does not know come after the known ones with the same usage."""
+        unknown = len(self._position)
+
+        def key(model: ModelSpec) -> tuple[bool, int, int, int]:
+            return (model.pin is None, model.pin or 0, -usage.get(model.id, 0), self._position.get(model.id, unknown))
+
+        return sorted(models, key=key)
 
     def category_label(self, category: str, lang: str) -> str:
         return self._label("categories", category, lang)

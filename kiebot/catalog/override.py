@@ -7,7 +7,7 @@ Format (JSON; every key optional)::
         "google/nano-banana": {"hidden": true},
         "flux-2/pro-text-to-image": {"pricing": [{"when": {"resolution": "1K"}, "credits": 6, "unit": "per image"},
                                                  {"when": {"resolution": "2K"}, "credits": 8, "unit": "per image"}]},
-        "z-image": {"credits_multiplier": 1.25},
+        "z-image": {"credits_multiplier": 1.25, "pin": 1},
         "kling-2.6/text-to-video": {"name": {"en": "Kling 2.6", "ru": "Kling 2.6"},
                                     "description": {"en": "…", "ru": "…"}},
         "acme/new-model": {"category": "image", "task": "text-to-image", "vendor": "Acme",
@@ -22,7 +22,8 @@ Format (JSON; every key optional)::
 
 Per model: `hidden` (bool), `pricing` (list of rules, replaces the shipped ones), `credits_multiplier` (number > 0,
 applied after `pricing`), `name` / `description` ({"en", "ru"} or one string for both), `category`, `task`, `vendor`,
-`typical_seconds`, `max_media_seconds`, `length_field`, `callback_required`, `input_schema` (replaces the schema).
+`typical_seconds`, `max_media_seconds`, `length_field`, `callback_required`, `input_schema` (replaces the schema),
+`pin` (an integer: pinned models come first in their category and task lists, lower pin first; the others follow).
 An id not in the shipped catalogue adds a model and needs `category`, `task`, `input_schema` and `pricing`.
 Any problem raises `CatalogError` with the file, the model id and what is wrong.
 """
@@ -37,11 +38,15 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from kiebot.catalog.model import UNITS, CatalogError, unique_slug
+from kiebot.catalog.common import CatalogError, unique_slug
 
+UNITS = frozenset({
+    "per image", "per request", "per video", "per second", "per 1000 chars", "per megapixel",
+    "per 4 images", "per 6 images",
+})
 MODEL_KEYS = frozenset({
     "hidden", "pricing", "credits_multiplier", "name", "description", "category", "task", "vendor",
-    "typical_seconds", "max_media_seconds", "length_field", "callback_required", "input_schema",
+    "typical_seconds", "max_media_seconds", "length_field", "callback_required", "input_schema", "pin",
 })
 NEW_MODEL_KEYS = ("category", "task", "input_schema", "pricing")
 TOP_KEYS = frozenset({"models", "categories", "tasks"})
@@ -108,6 +113,8 @@ def _check_patch(model_id: str, patch: dict[str, Any]) -> None:
         fail(f"unknown keys {sorted(unknown)} (allowed: {sorted(MODEL_KEYS)})")
     if "hidden" in patch and not isinstance(patch["hidden"], bool):
         fail("'hidden' must be true or false")
+    if "pin" in patch and (isinstance(patch["pin"], bool) or not isinstance(patch["pin"], int)):
+        fail("'pin' must be a whole number (lower comes first)")
     if "credits_multiplier" in patch and not _positive(patch["credits_multiplier"]):
         fail("'credits_multiplier' must be a number above 0")
     if "pricing" in patch:
