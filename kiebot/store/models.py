@@ -42,11 +42,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return self.process_bind_param(value, dialect)
 
 
 # Named constraints, so later Alembic batch migrations on SQLite can drop or alter them by name.
