@@ -14,7 +14,7 @@ from aiogram.fsm.storage.base import StorageKey
 from kiebot.catalog import Catalog, FieldKind, FieldSpec, ModelSpec
 from kiebot.services.wizard import Draft
 from tests.e2e.conftest import Stack, running_stack
-from tests.fakes import FakeUser, FloodLimits
+from tests.fakes import FakeMessage, FakeUser, FloodLimits
 
 PARALLEL_USERS = 8  # users filling forms at the same time: the bot serves them concurrently
 CATALOG = Catalog.load()
@@ -30,11 +30,24 @@ async def read_draft(stack: Stack, user: FakeUser) -> Draft | None:
     return Draft.from_dict(data["draft"]) if data.get("draft") else None
 
 
+def screen_of(stack: Stack, user: FakeUser, draft: Draft) -> FakeMessage | None:
+    """The message showing `draft`: its buttons carry the draft's token (`w:<token>:…`, `cf:<token>:…`)."""
+    for message in reversed(stack.tg.messages(user.id)):
+        for row in message.button_rows():
+            for b in row:
+                prefix, _, rest = (b.get("callback_data") or "").partition(":")
+                if prefix in ("w", "cf") and rest.split(":")[0] == str(draft.token):
+                    return message
+    return None
+
+
 async def until_changed(stack: Stack, user: FakeUser, before: Draft) -> Draft:
-    """The bot handled the answer when the draft's token moved (or the form reached the confirmation)."""
+    """The bot handled the answer when the draft's token moved (or the form reached the confirmation) and the
+    screen of the new draft is out (the draft is stored before its screen is sent)."""
     for _ in range(500):
         draft = await read_draft(stack, user)
-        if draft is not None and (draft.token != before.token or draft.at_confirmation):
+        if draft is not None and (draft.token != before.token or draft.at_confirmation) \
+                and screen_of(stack, user, draft) is not None:
             return draft
         await asyncio.sleep(0.02)
     last = stack.tg.last_message(user.id)
@@ -69,13 +82,15 @@ async def answer_step(stack: Stack, user: FakeUser, model: ModelSpec, draft: Dra
     """One answer, the way a user gives it: a button where the step offers one, else a message.
     Returns the draft the last action must change (steps of two actions wait for the first one)."""
     tg, start = stack.tg, draft
+    screen = screen_of(stack, user, draft)
+    assert screen is not None, f"no screen shows step {draft.path()}"
     if spec.kind == FieldKind.CHOICE or spec.kind == FieldKind.BOOL:
-        buttons = tg.last_message(user.id).buttons()
+        buttons = screen.buttons()
         marked = [b for b in buttons if b.startswith("✓ ")]
-        await tg.click(user, marked[0] if marked else buttons[0])
+        await tg.click(user, marked[0] if marked else buttons[0], message=screen)
     elif spec.kind in (FieldKind.INTEGER, FieldKind.NUMBER):
         if spec.presets:
-            await tg.click(user, tg.last_message(user.id).buttons()[0])
+            await tg.click(user, screen.buttons()[0], message=screen)
         else:  # seeds: typed
             await tg.send_text(user, str(spec.minimum) if spec.minimum is not None else "42")
     elif spec.kind == FieldKind.TEXT:
@@ -83,19 +98,19 @@ async def answer_step(stack: Stack, user: FakeUser, model: ModelSpec, draft: Dra
     elif spec.kind == FieldKind.TEXTS:
         await tg.send_text(user, "first")
         draft = await until_changed(stack, user, draft)
-        await tg.click(user, "✅ Done (1)")
+        await tg.click(user, "✅ Done (1)", message=screen_of(stack, user, draft))
     elif spec.kind in (FieldKind.FILE, FieldKind.FILES):
         await send_media(stack, user, spec.media)
         if spec.kind == FieldKind.FILES and (spec.max_items or 0) != 1:
             draft = await until_changed(stack, user, draft)
             if draft.at_confirmation or draft.spec(model) is not spec:
                 return start  # one file filled the field: the change is already there
-            await tg.click(user, "✅ Done (1)")
+            await tg.click(user, "✅ Done (1)", message=screen_of(stack, user, draft))
     elif spec.kind == FieldKind.OBJECTS and draft.sub is None:
         entries = len(draft.values.get(spec.name) or [])
-        await tg.click(user, "✅ Done" if entries >= max(spec.min_items or 0, 1) else "➕ Add an entry")
+        await tg.click(user, "✅ Done" if entries >= max(spec.min_items or 0, 1) else "➕ Add an entry", message=screen)
     else:  # JSON fields are optional in every schema: keep the default
-        await tg.click(user, "⏭ Skip" if not spec.has_default else "⏭ Keep the default")
+        await tg.click(user, "⏭ Skip" if not spec.has_default else "⏭ Keep the default", message=screen)
     return draft
 
 
@@ -106,7 +121,8 @@ async def complete_form(stack: Stack, user: FakeUser, model: ModelSpec) -> Draft
     draft = None
     for _ in range(200):
         draft = await read_draft(stack, user) if draft is None else draft
-        if draft is None:
+        if draft is None or screen_of(stack, user, draft) is None:
+            draft = None
             await asyncio.sleep(0.02)
             continue
         if draft.at_confirmation:
@@ -142,8 +158,10 @@ async def schema_errors(stack: Stack, user: FakeUser, model: ModelSpec) -> str |
     await stack.tg.wait_for_message(user.id, "Balance")
     draft = await complete_form(stack, user, model)
     assert draft.values, model.id
-    confirm = stack.tg.last_message(user.id)
-    await stack.tg.click(user, next(b for b in confirm.buttons() if b.startswith("✅ Confirm")))
+    # The draft is stored before its screen goes out: wait for the confirmation screen itself.
+    confirm = await stack.tg.wait_for_message(
+        user.id, predicate=lambda m: any(b.startswith("✅ Confirm") for b in m.buttons()))
+    await stack.tg.click(user, next(b for b in confirm.buttons() if b.startswith("✅ Confirm")), message=confirm)
     task = await wait_for_task(stack, model.id)
     errors = sorted(e.message for e in jsonschema.Draft202012Validator(model.schema).iter_errors(task["input"]))
     return f"{model.id}: {errors}" if errors else None
