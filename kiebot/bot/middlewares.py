@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject
+from aiogram import BaseMiddleware, Bot
+from aiogram.enums import ChatType
+from aiogram.fsm.storage.base import BaseStorage, StorageKey
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject
 from aiogram.types import User as TgUser
 
 from kiebot.bot.i18n import Translator
@@ -47,3 +49,30 @@ class OfferedCatalogMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         data["catalog"] = await self.offering.current()
         return await handler(event, data)
+
+
+class PrivateChatsOnly(BaseMiddleware):
+    """The bot works in private chats only. In a group it says so once (remembered in the FSM storage, so every
+    replica knows) and ignores everything else there."""
+
+    def __init__(self, storage: BaseStorage, translator: Translator) -> None:
+        self.storage = storage
+        self.translator = translator
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        chat: Chat | None = data.get("event_chat")
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return await handler(event, data)
+        if isinstance(event, CallbackQuery):
+            await event.answer()
+        elif isinstance(event, Message):
+            await self._tell_once(data["bot"], chat, data.get("event_from_user"))
+        return None
+
+    async def _tell_once(self, bot: Bot, chat: Chat, user: TgUser | None) -> None:
+        key = StorageKey(bot_id=bot.id, chat_id=chat.id, user_id=0)  # the chat itself: no user has id 0
+        if await self.storage.get_data(key):
+            return
+        await self.storage.set_data(key, {"told": True})
+        lang = self.translator.resolve_language(None, user.language_code if user else None)
+        await bot.send_message(chat.id, self.translator.get(lang, "private-only"))

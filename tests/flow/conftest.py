@@ -77,10 +77,10 @@ class Tier:
     def user(self, user_id: int = 1001, language: str = "en") -> User:
         return User(id=user_id, is_bot=False, first_name="Alice", language_code=language)
 
-    async def send(self, text: str, user: User | None = None) -> None:
+    async def send(self, text: str, user: User | None = None, chat: Chat | None = None) -> None:
         user = user or self.user()
         message = Message(message_id=next(self._message_ids), date=datetime.now(UTC),
-                          chat=Chat(id=user.id, type="private"), from_user=user, text=text)
+                          chat=chat or Chat(id=user.id, type="private"), from_user=user, text=text)
         await self._feed(message=message)
 
     async def press(self, data: str, user: User | None = None, message_id: int = 1) -> None:

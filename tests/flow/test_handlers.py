@@ -1,7 +1,10 @@
 """Screens and branches of the handlers, in process (see conftest.py)."""
 from __future__ import annotations
 
+from aiogram.types import Chat
+
 from kiebot.bot.callbacks import CategoryCB, MenuAction, MenuCB, ModelAction, ModelCB, StepAction, StepCB
+from kiebot.store import jobs, users
 from tests.flow.conftest import Tier, buttons
 
 
@@ -79,3 +82,29 @@ async def test_a_typed_answer_moves_to_the_next_step_without_holding_the_databas
     assert confirm.text.startswith("<b>Nano Banana</b> — check the parameters:")
     assert "✅ Confirm — 8 💎" in buttons(confirm)
     assert not tier.session.locked_during
+
+
+async def test_in_a_group_the_bot_says_once_that_it_works_in_private_chats(tier: Tier) -> None:
+    group = Chat(id=-100500, type="supergroup", title="Friends")
+    await tier.send("/start", chat=group)
+    (notice,) = tier.session.sent("SendMessage")
+    assert notice.chat_id == -100500
+    assert notice.text == "I work in private chats only. Open a chat with me to create images, video and audio."
+    await tier.send("/models", chat=group)
+    await tier.send("hello?", chat=group)
+    assert tier.session.calls == []
+
+
+async def test_a_task_lists_pinned_models_first_then_the_most_used(tier: Tier) -> None:
+    catalog = tier.app.catalog
+    listed = catalog.models_in("image", "text-to-image")
+    favourite = listed[-1]  # the last of the list in catalogue order
+    async with tier.app.db.write.begin() as session:
+        await users.get_or_create_user(session, 1001, username=None, first_name="A", welcome_bonus=0)
+        for n in range(3):
+            await jobs.create_job(session, user_id=1001, chat_id=1001, language="en", model_id=favourite.id,
+                                  values={}, files=[], confirm_key=f"k{n}", price=0, credits="0")
+    await tier.send("/start")
+    await tier.press(CategoryCB(category="image", task="text-to-image").pack())
+    first = next(data for data in buttons(tier.last_screen()).values() if data.startswith("md:"))
+    assert ModelCB.unpack(first).slug == favourite.slug

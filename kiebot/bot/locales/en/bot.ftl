@@ -25,6 +25,7 @@ language-ru = 🇷🇺 Русский (Russian)
 language-en = 🇬🇧 English
 language-set = Language set to English.
 nothing-to-cancel = There is nothing to cancel.
+private-only = I work in private chats only. Open a chat with me to create images, video and audio.
 fallback = I did not get that. Open /models to pick a model, or /help to see how the bot works.
 btn-generate = 🎨 Create
 btn-balance = 💎 Balance
