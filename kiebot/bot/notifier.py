@@ -24,6 +24,7 @@ from aiogram.types import (
     Message,
 )
 
+from kiebot.bot.flood import in_background
 from kiebot.bot.i18n import Translator
 from kiebot.bot.screens import Screen
 from kiebot.bot.screens.status import JobStatus, status_text
@@ -61,7 +62,8 @@ class TelegramNotifier:
         text = await self._status_text(job)
         if text == job.status_text or not await self._edit_slot(job.chat_id, final):
             return
-        message_id = await self._put_status(job, text)  # no transaction is open during Telegram I/O
+        with in_background():  # the user's own answers go first
+            message_id = await self._put_status(job, text)  # no transaction is open during Telegram I/O
         async with self.sessionmaker() as session:
             await job_repo.set_status_message(session, job.id, message_id, text)
             await session.commit()
@@ -100,9 +102,10 @@ class TelegramNotifier:
             raise RuntimeError("KIE reported success without result URLs")
         kind = media_kind(model, urls[0])
         try:
-            if len(urls) == 1:
-                return [await self._send_one(job.chat_id, kind, urls[0], caption)]
-            return await self._send_album(job.chat_id, kind, urls, caption)
+            with in_background():  # the user's own answers go first
+                if len(urls) == 1:
+                    return [await self._send_one(job.chat_id, kind, urls[0], caption)]
+                return await self._send_album(job.chat_id, kind, urls, caption)
         except TelegramForbiddenError as exc:
             await self._mark_blocked(job.user_id)
             raise RecipientGone(str(exc)) from exc
