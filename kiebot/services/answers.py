@@ -38,13 +38,17 @@ def answer_text(draft: Draft, model: ModelSpec, text: str, *, finish: bool = Fal
 
 
 def _answer_long_text(draft: Draft, model: ModelSpec, text: str, finish: bool) -> bool:
-    """Texts longer than one message arrive in parts: keep them until a short part or Done."""
+    """Texts longer than one message arrive in parts: keep them until a short part or Done. A part that would take
+    the text over the field's limit is refused; what came before it is kept."""
+    spec = draft.spec(model)
+    assert spec is not None
+    limit = spec.max_length
+    if limit is not None and draft.partial_text and len(draft.partial_text) + len(text) > limit:
+        raise AnswerError("err-text-parts-too-long", chars=len(draft.partial_text), max=limit)
     if not finish and (draft.partial_text or len(text) >= 4000):
         if not draft.append_text_part(text):
             return False
         text = ""
-    spec = draft.spec(model)
-    assert spec is not None
     full = draft.partial_text + text
     try:
         value = form.parse_answer(spec, full)

@@ -110,6 +110,7 @@ err-number-range = The number must be from { $min } to { $max }.
 err-number-min = The number must be at least { $min }.
 err-number-max = The number must be at most { $max }.
 err-text-too-long = The text is too long: { $length } characters, the limit is { $max }.
+err-text-parts-too-long = With this part the text would be longer than { $max } characters, the limit of this field. The { $chars } characters received so far are kept: send a shorter last part, or tap “That is the whole text”.
 err-text-too-short = The text is too short: at least { $min } characters are needed.
 err-empty = The answer is empty.
 err-multiple-of = The number must be a multiple of { $step }.
