@@ -11,11 +11,13 @@ import signal
 from contextlib import suppress
 
 from aiogram import Bot, Dispatcher
+from redis.asyncio import Redis
 
 from kiebot.bot.deps import AppServices
 from kiebot.bot.factory import create_bot, create_dispatcher, register_commands
 from kiebot.bot.i18n import Translator
 from kiebot.bot.notifier import TelegramNotifier
+from kiebot.cache import Cache, MemoryStore, RedisStore
 from kiebot.catalog import Catalog
 from kiebot.config import Settings
 from kiebot.engine import Engine
@@ -29,6 +31,7 @@ from kiebot.store import db
 from kiebot.store.fsm import SqlStorage
 
 log = logging.getLogger(__name__)
+USER_CACHE_SECONDS = 300.0  # how long a user's name and language are taken from the cache
 
 
 def load_catalog(settings: Settings) -> Catalog:
@@ -45,6 +48,7 @@ class App:
         self.settings = settings
         self.catalog = load_catalog(settings)
         self.translator = Translator(settings.default_language)
+        self.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         self.engine_db = db.create_engine(settings.database_url)
         self.db = db.Database.of(self.engine_db)
         self.sessionmaker = self.db.write
@@ -57,7 +61,7 @@ class App:
             settings=settings,
             translator=self.translator,
             offering=Offering(self.db, self.catalog),
-            accounts=AccountService(self.db, settings.welcome_bonus),
+            accounts=AccountService(self.db, settings.welcome_bonus, self.cache("users", ttl=USER_CACHE_SECONDS)),
             history=HistoryService(self.db),
             generation=GenerationService(self.db, settings.price_markup, settings.max_active_per_user),
             inputs=InputFiles(self.kie),
@@ -65,10 +69,16 @@ class App:
         self.bot: Bot = create_bot(settings)
         self.dispatcher: Dispatcher = create_dispatcher(
             self.services, storage=SqlStorage(self.db.write, reader=self.db.read))
-        self.notifier = TelegramNotifier(self.bot, self.db, self.catalog, self.translator, settings)
+        self.notifier = TelegramNotifier(self.bot, self.db, self.services.accounts, self.catalog, self.translator,
+                                         settings)
         self.engine = Engine(sessionmaker=self.sessionmaker, kie=self.kie, catalog=self.catalog,
                              notifier=self.notifier, settings=settings)
         self.stop_event = asyncio.Event()
+
+    def cache(self, name: str, ttl: float) -> Cache:
+        """A cache in Redis when REDIS_URL is set (shared by replicas), else in this process's memory."""
+        store = RedisStore(self.redis, prefix=f"kiebot:{name}:") if self.redis is not None else MemoryStore()
+        return Cache(store, ttl)
 
     async def run(self) -> None:
         try:
@@ -103,6 +113,8 @@ class App:
         await self.bot.session.close()
         await self.dispatcher.storage.close()
         await self.engine_db.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 async def run_bot(settings: Settings) -> None:

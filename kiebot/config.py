@@ -49,8 +49,10 @@ class Settings(BaseSettings):
     kie_create_per_10s: int = Field(default=20, ge=1)
     kie_polls_per_second: int = Field(default=10, ge=1)
     log_level: str = "INFO"
+    # Redis, shared by replicas: the cache (and, with the replicas issue, the limiters). Unset: in memory.
+    redis_url: str | None = None
 
-    @field_validator("bot_token", "kie_api_key", "catalog_path", "public_url", mode="before")
+    @field_validator("bot_token", "kie_api_key", "catalog_path", "public_url", "redis_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`NAME=` in .env (as in .env.example) means "not set"."""

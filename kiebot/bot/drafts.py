@@ -14,7 +14,7 @@ from kiebot.bot.i18n import Translate
 from kiebot.bot.screens import Screen
 from kiebot.bot.screens import wizard as wizard_screens
 from kiebot.catalog import Catalog, ModelSpec
-from kiebot.services.account import Account
+from kiebot.services.account import AccountService, Profile
 from kiebot.services.generation import GenerationService
 from kiebot.services.wizard import Draft
 
@@ -23,22 +23,48 @@ class Wizard(StatesGroup):
     form = State()
 
 
-@dataclass
-class OpenForm:
-    """A user's open form with what its screens need: the draft, its model, the language and the balance."""
+@dataclass(frozen=True)
+class Forms:
+    """Per update: opens the user's forms with what their screens need (built by `FormsMiddleware`)."""
 
     state: FSMContext
-    draft: Draft
-    model: ModelSpec
     tr: Translate
     lang: str
-    account: Account
+    user: Profile
+    accounts: AccountService
     generation: GenerationService
 
-    def screen(self, page: int = 0) -> Screen:
-        """The screen the form is at: a step, or the confirmation with the price."""
-        price = self.generation.price(self.model, self.draft)
-        return wizard_screens.for_draft(self.tr, self.lang, self.model, self.draft, price, self.account.balance, page)
+    def open(self, draft: Draft, model: ModelSpec) -> OpenForm:
+        return OpenForm(self, draft, model)
+
+
+@dataclass
+class OpenForm:
+    """A user's open form: the draft, its model, and what its screens need."""
+
+    forms: Forms
+    draft: Draft
+    model: ModelSpec
+
+    @property
+    def tr(self) -> Translate:
+        return self.forms.tr
+
+    @property
+    def lang(self) -> str:
+        return self.forms.lang
+
+    @property
+    def state(self) -> FSMContext:
+        return self.forms.state
+
+    async def screen(self, page: int = 0) -> Screen:
+        """The screen the form is at: a step, or the confirmation with the price and the balance as it is now."""
+        if not self.draft.at_confirmation:
+            return wizard_screens.step_screen(self.tr, self.lang, self.model, self.draft, page)
+        price = self.forms.generation.price(self.model, self.draft)
+        balance = (await self.forms.accounts.get(self.forms.user.id)).balance
+        return wizard_screens.confirm_screen(self.tr, self.lang, self.model, self.draft, price, balance, page)
 
     async def save(self) -> None:
         await self.state.set_state(Wizard.form)
@@ -60,7 +86,7 @@ class OpenForm:
         """After a press: keep the change and show the form's screen in place of the pressed one."""
         await query.answer()
         await self.save()
-        await ui.show(query, self.screen(page), edit=True)
+        await ui.show(query, await self.screen(page), edit=True)
 
     async def cancel(self, query: CallbackQuery) -> None:
         await self.close()
@@ -79,10 +105,9 @@ class FormFilter(Filter):
     def __init__(self, *, at_confirmation: bool | None = None) -> None:
         self.at_confirmation = at_confirmation
 
-    async def __call__(self, event: CallbackQuery | Message, state: FSMContext, catalog: Catalog, tr: Translate,
-                       lang: str, account: Account, generation: GenerationService,
+    async def __call__(self, event: CallbackQuery | Message, forms: Forms, catalog: Catalog,
                        callback_data: Any = None) -> bool | dict[str, Any]:
-        raw = (await state.get_data()).get("draft")
+        raw = (await forms.state.get_data()).get("draft")
         draft = Draft.from_dict(raw) if raw else None
         if draft is None:
             return False
@@ -91,6 +116,6 @@ class FormFilter(Filter):
             return False
         model = catalog.get(draft.model_id)
         if model is None:  # hidden by the operator or disabled by KIE since the form was started
-            await state.clear()
+            await forms.state.clear()
             return False
-        return {"form": OpenForm(state, draft, model, tr, lang, account, generation)}
+        return {"form": forms.open(draft, model)}

@@ -15,7 +15,7 @@ from kiebot.bot.deps import AppServices
 from kiebot.bot.flood import FloodControl
 from kiebot.bot.handlers import build_routers
 from kiebot.bot.i18n import LANGUAGES, Translator
-from kiebot.bot.middlewares import AccountMiddleware, OfferedCatalogMiddleware, PrivateChatsOnly
+from kiebot.bot.middlewares import OfferedCatalogMiddleware, PrivateChatsOnly, UserMiddleware
 from kiebot.config import Settings
 
 COMMANDS = ("start", "models", "balance", "history", "language", "help", "cancel")
@@ -44,8 +44,7 @@ def create_dispatcher(services: AppServices, *, storage: BaseStorage) -> Dispatc
     )
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(PrivateChatsOnly(storage, services.translator))
-        observer.outer_middleware(AccountMiddleware(services.accounts, services.translator,
-                                                    services.settings.admin_ids))
+        observer.outer_middleware(UserMiddleware(services))
         observer.outer_middleware(OfferedCatalogMiddleware(services.offering))
     dp.include_routers(*build_routers())
     return dp

@@ -1,4 +1,4 @@
-"""Update middlewares: the user's account and language, and the catalogue as offered right now.
+"""Update middlewares: private chats only, the user and their language, and the catalogue as offered right now.
 
 No middleware keeps a database session open around the handler: each service runs its own short unit of work,
 so no update holds a transaction (or a pooled connection) while it talks to Telegram.
@@ -14,29 +14,33 @@ from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject
 from aiogram.types import User as TgUser
 
+from kiebot.bot.deps import AppServices
+from kiebot.bot.drafts import Forms
 from kiebot.bot.i18n import Translator
-from kiebot.services.account import AccountService
 from kiebot.services.offering import Offering
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-class AccountMiddleware(BaseMiddleware):
-    """Get-or-create the user's account, then pick the language: the user's choice, Telegram's, the default.
-    Hands handlers `account`, `lang`, `tr` and `is_admin`."""
+class UserMiddleware(BaseMiddleware):
+    """Get-or-create the user (`user`: a `Profile`), then pick the language: the user's choice, Telegram's, the
+    default. Hands handlers `user`, `lang`, `tr`, `is_admin` and `forms` (to open the user's forms)."""
 
-    def __init__(self, accounts: AccountService, translator: Translator, admin_ids: list[int]) -> None:
-        self.accounts = accounts
-        self.translator = translator
-        self.admin_ids = set(admin_ids)
+    def __init__(self, services: AppServices) -> None:
+        self.services = services
+        self.admin_ids = set(services.settings.admin_ids)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
         if tg_user is None or tg_user.is_bot:
             return await handler(event, data)
-        account = await self.accounts.enter(tg_user.id, tg_user.username, tg_user.first_name)
-        lang = self.translator.resolve_language(account.language, tg_user.language_code)
-        data.update(account=account, lang=lang, tr=self.translator.bind(lang), is_admin=tg_user.id in self.admin_ids)
+        services = self.services
+        user = await services.accounts.enter(tg_user.id, tg_user.username, tg_user.first_name)
+        lang = services.translator.resolve_language(user.language, tg_user.language_code)
+        tr = services.translator.bind(lang)
+        data.update(user=user, lang=lang, tr=tr, is_admin=tg_user.id in self.admin_ids)
+        if "state" in data:
+            data["forms"] = Forms(data["state"], tr, lang, user, services.accounts, services.generation)
         return await handler(event, data)
 
 

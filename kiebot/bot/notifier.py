@@ -32,6 +32,7 @@ from kiebot.bot.ui import edit_or_send
 from kiebot.catalog import Catalog, ModelSpec
 from kiebot.config import Settings
 from kiebot.engine.ports import RecipientGone
+from kiebot.services.account import AccountService
 from kiebot.store import jobs as job_repo
 from kiebot.store import users
 from kiebot.store.db import Database
@@ -49,8 +50,10 @@ INPUT_MEDIA = {"photo": InputMediaPhoto, "video": InputMediaVideo, "audio": Inpu
 
 
 class TelegramNotifier:
-    def __init__(self, bot: Bot, db: Database, catalog: Catalog, translator: Translator, settings: Settings) -> None:
+    def __init__(self, bot: Bot, db: Database, accounts: AccountService, catalog: Catalog, translator: Translator,
+                 settings: Settings) -> None:
         self.bot = bot
+        self.accounts = accounts
         self.sessionmaker = db.write
         self.reader = db.read
         self.catalog = catalog
@@ -182,8 +185,7 @@ class TelegramNotifier:
                 log.warning("could not alert admin %s: %s", admin_id, type(exc).__name__)
 
     async def _mark_blocked(self, user_id: int) -> None:
-        async with self.sessionmaker.begin() as session:
-            await users.set_blocked(session, user_id, True)
+        await self.accounts.mark_blocked(user_id)
 
 
 def job_status(job: Job, ahead: int | None = None) -> JobStatus:

@@ -40,7 +40,7 @@ async def on_answer(message: Message, form: OpenForm, bot: Bot, inputs: InputFil
         moved = True
     await form.save()
     if moved:
-        await ui.show(message, form.screen(), edit=False)
+        await ui.show(message, await form.screen(), edit=False)
     else:  # one part of a long text: acknowledged without repeating the step
         await ui.show(message, screens.text_part_received(form.tr, form.draft), edit=False)
 

@@ -3,18 +3,15 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from kiebot.bot import ui
 from kiebot.bot.callbacks import CategoryCB, MenuAction, MenuCB, ModelAction, ModelCB
-from kiebot.bot.drafts import OpenForm
+from kiebot.bot.drafts import Forms
 from kiebot.bot.i18n import Translate
 from kiebot.bot.screens import catalog as screens
 from kiebot.catalog import Catalog
 from kiebot.config import Settings
-from kiebot.services.account import Account
-from kiebot.services.generation import GenerationService
 from kiebot.services.offering import Offering
 from kiebot.services.wizard import Draft
 
@@ -72,13 +69,12 @@ async def card(query: CallbackQuery, callback_data: ModelCB, catalog: Catalog, s
     await ui.show(query, screen, edit=True)
 
 
-async def start(query: CallbackQuery, callback_data: ModelCB, state: FSMContext, catalog: Catalog,
-                generation: GenerationService, account: Account, tr: Translate, lang: str) -> None:
+async def start(query: CallbackQuery, callback_data: ModelCB, forms: Forms, catalog: Catalog, tr: Translate) -> None:
     model = catalog.by_slug(callback_data.slug)
     if model is None:
         await query.answer(tr("model-gone"), show_alert=True)
         return
-    form = OpenForm(state, Draft.start(model), model, tr, lang, account, generation)
+    form = forms.open(Draft.start(model), model)
     await form.begin(list_page=callback_data.page)
     await query.answer()
-    await ui.show(query, form.screen(), edit=False)
+    await ui.show(query, await form.screen(), edit=False)

@@ -11,6 +11,7 @@ from kiebot.bot.callbacks import ConfirmAction, ConfirmCB
 from kiebot.bot.drafts import FormFilter, OpenForm
 from kiebot.bot.screens import menu as menu_screens
 from kiebot.bot.screens import status as status_screens
+from kiebot.services.account import AccountService
 from kiebot.services.generation import GenerationService
 
 log = logging.getLogger(__name__)
@@ -25,19 +26,19 @@ def router() -> Router:
     return r
 
 
-async def go(query: CallbackQuery, form: OpenForm, generation: GenerationService) -> None:
+async def go(query: CallbackQuery, form: OpenForm, generation: GenerationService, accounts: AccountService) -> None:
     """Hold the price and queue the job; the confirmation message becomes the job's status message."""
     message = query.message
     if message is None:
         await query.answer(form.tr("stale-button"))
         return
-    result = await generation.start(form.model, form.draft, user_id=form.account.id, chat_id=message.chat.id,
+    result = await generation.start(form.model, form.draft, user_id=form.forms.user.id, chat_id=message.chat.id,
                                     language=form.lang, status_message_id=message.message_id)
     if result.duplicate:
         await query.answer(form.tr("already-started"))
     elif result.shortfall:
         await query.answer()
-        await message.answer(form.tr("not-enough-balance", shortfall=result.shortfall, balance=form.account.balance))
+        await message.answer(form.tr("not-enough-balance", shortfall=result.shortfall, balance=(await accounts.get(form.forms.user.id)).balance))
     elif result.started is None:
         log.error("cannot start %s: %s", form.model.id, "; ".join(result.invalid))
         await query.answer(form.tr("cannot-start"), show_alert=True)

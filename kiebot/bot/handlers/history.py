@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from kiebot.bot import ui
 from kiebot.bot.callbacks import HistoryAction, HistoryCB, HistoryPageCB, MenuAction, MenuCB
-from kiebot.bot.drafts import OpenForm
+from kiebot.bot.drafts import Forms
 from kiebot.bot.i18n import Translate
 from kiebot.bot.screens import history as screens
 from kiebot.catalog import Catalog
-from kiebot.services.account import Account
-from kiebot.services.generation import GenerationService
+from kiebot.services.account import Profile
 from kiebot.services.history import HistoryService
 
 
@@ -27,30 +25,30 @@ def router() -> Router:
     return r
 
 
-async def on_history(message: Message, history: HistoryService, catalog: Catalog, account: Account,
+async def on_history(message: Message, history: HistoryService, catalog: Catalog, user: Profile,
                      tr: Translate, lang: str) -> None:
-    shown = await history.page(account.id, 0)
+    shown = await history.page(user.id, 0)
     await ui.show(message, screens.history(tr, lang, catalog, shown), edit=False)
 
 
 async def page(query: CallbackQuery, callback_data: MenuCB | HistoryPageCB, history: HistoryService,
-               catalog: Catalog, account: Account, tr: Translate, lang: str) -> None:
+               catalog: Catalog, user: Profile, tr: Translate, lang: str) -> None:
     number = callback_data.page if isinstance(callback_data, HistoryPageCB) else 0
-    shown = await history.page(account.id, number)
+    shown = await history.page(user.id, number)
     await query.answer()
     await ui.show(query, screens.history(tr, lang, catalog, shown), edit=True)
 
 
-async def repeat(query: CallbackQuery, callback_data: HistoryCB, state: FSMContext, history: HistoryService,
-                 catalog: Catalog, generation: GenerationService, account: Account, tr: Translate, lang: str) -> None:
+async def repeat(query: CallbackQuery, callback_data: HistoryCB, forms: Forms, history: HistoryService,
+                 catalog: Catalog, user: Profile, tr: Translate) -> None:
     """🔁 Repeat opens the confirmation with the job's values; ✏️ Edit asks its first field again."""
     edit = callback_data.action == HistoryAction.EDIT
-    found = await history.reopen(account.id, callback_data.job_id, catalog, edit=edit)
+    found = await history.reopen(user.id, callback_data.job_id, catalog, edit=edit)
     if found is None:
         await query.answer(tr("model-gone"), show_alert=True)
         return
     model, draft = found
-    form = OpenForm(state, draft, model, tr, lang, account, generation)
+    form = forms.open(draft, model)
     await form.begin()
     await query.answer()
-    await ui.show(query, form.screen(), edit=False)
+    await ui.show(query, await form.screen(), edit=False)

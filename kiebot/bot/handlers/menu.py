@@ -13,7 +13,7 @@ from kiebot.bot.screens import catalog as catalog_screens
 from kiebot.bot.screens import menu as screens
 from kiebot.catalog import Catalog
 from kiebot.config import Settings
-from kiebot.services.account import Account, AccountService
+from kiebot.services.account import AccountService, Profile
 
 MODEL_LINK = "m_"  # deep link `/start m_<slug>` opens a model's card
 
@@ -34,9 +34,9 @@ def router() -> Router:
 
 
 async def on_start(message: Message, command: CommandObject, state: FSMContext, catalog: Catalog,
-                   settings: Settings, account: Account, tr: Translate, lang: str) -> None:
+                   settings: Settings, accounts: AccountService, user: Profile, tr: Translate, lang: str) -> None:
     await state.clear()
-    if account.created and settings.welcome_bonus:
+    if user.created and settings.welcome_bonus:
         await message.answer(tr("welcome-bonus", bonus=settings.welcome_bonus))
     payload = (command.args or "").strip()
     if payload.startswith(MODEL_LINK):
@@ -45,34 +45,37 @@ async def on_start(message: Message, command: CommandObject, state: FSMContext, 
             await ui.show(message, catalog_screens.model_card(tr, lang, catalog, model, settings.price_markup), edit=False)
             return
         await message.answer(tr("model-gone"))
-    await ui.show(message, screens.home(tr, account), edit=False)
+    await ui.show(message, screens.home(tr, await accounts.get(user.id)), edit=False)
 
 
 async def on_help(message: Message, tr: Translate) -> None:
     await ui.show(message, screens.help_screen(tr, with_home=False), edit=False)
 
 
-async def on_balance(message: Message, account: Account, tr: Translate) -> None:
-    await ui.show(message, screens.balance(tr, account, with_home=False), edit=False)
+async def on_balance(message: Message, accounts: AccountService, user: Profile, tr: Translate) -> None:
+    await ui.show(message, screens.balance(tr, await accounts.get(user.id), with_home=False), edit=False)
 
 
 async def on_language(message: Message, tr: Translate) -> None:
     await ui.show(message, screens.language(tr), edit=False)
 
 
-async def on_cancel(message: Message, state: FSMContext, account: Account, tr: Translate) -> None:
+async def on_cancel(message: Message, state: FSMContext, accounts: AccountService, user: Profile,
+                    tr: Translate) -> None:
     had_form = await state.get_state() is not None
     await state.clear()
     await message.answer(tr("wizard-cancelled") if had_form else tr("nothing-to-cancel"))
-    await ui.show(message, screens.home(tr, account), edit=False)
+    await ui.show(message, screens.home(tr, await accounts.get(user.id)), edit=False)
 
 
-async def home(query: CallbackQuery, account: Account, tr: Translate) -> None:
+async def home(query: CallbackQuery, accounts: AccountService, user: Profile, tr: Translate) -> None:
+    account = await accounts.get(user.id)
     await query.answer()
     await ui.show(query, screens.home(tr, account), edit=True)
 
 
-async def balance(query: CallbackQuery, account: Account, tr: Translate) -> None:
+async def balance(query: CallbackQuery, accounts: AccountService, user: Profile, tr: Translate) -> None:
+    account = await accounts.get(user.id)
     await query.answer()
     await ui.show(query, screens.balance(tr, account, with_home=True), edit=True)
 
@@ -88,8 +91,9 @@ async def language(query: CallbackQuery, tr: Translate) -> None:
 
 
 async def language_chosen(query: CallbackQuery, callback_data: LanguageCB, accounts: AccountService,
-                          account: Account, translator: Translator) -> None:
-    await accounts.set_language(account.id, callback_data.code)
+                          user: Profile, translator: Translator) -> None:
+    await accounts.set_language(user.id, callback_data.code)
+    account = await accounts.get(user.id)
     tr = translator.bind(callback_data.code)
     await query.answer(tr("language-set"))
     await ui.show(query, screens.home(tr, account), edit=True)

@@ -178,14 +178,6 @@ def confirm_screen(
     return Screen.of("\n".join(lines), kb)
 
 
-def for_draft(tr: Translate, lang: str, model: ModelSpec, draft: Draft, price: Price | None, balance: int,
-              page: int = 0) -> Screen:
-    """The screen the draft is at: a step of the form, or the confirmation."""
-    if draft.at_confirmation:
-        return confirm_screen(tr, lang, model, draft, price, balance, page)
-    return step_screen(tr, lang, model, draft, page)
-
-
 def text_part_received(tr: Translate, draft: Draft) -> Screen:
     """Shown after each part of a long text, instead of repeating the step."""
     done = button(tr("btn-text-done"), StepCB(token=draft.token, action=StepAction.TEXT_DONE))
