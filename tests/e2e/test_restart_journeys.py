@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Stack, balance_of, ledger_of, open_model, relaxed_flood, running_stack
-from tests.fakes import FakeUser
-from tests.fakes.telegram_server import make_png
+from tests.fakes import FakeUser, make_png
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from aiogram.types import (
 )
 from aiohttp import ClientSession, web
 
-from .telegram_server import FakeTelegram, FakeUser, FloodLimits, make_png
+from . import FakeTelegram, FakeUser, FloodLimits, make_png
 
 TOKEN = "123456:TEST-TOKEN"
 ALICE = FakeUser(id=1001, first_name="Alice", language_code="ru", username="alice")
