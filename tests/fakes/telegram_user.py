@@ -221,6 +221,11 @@ class UserDriver:
         """Wait until ``predicate()`` is truthy, re-checking on every state change."""
         return await self.state.wait_for(predicate, timeout)
 
+    @property
+    def cursor(self) -> int:
+        """The number of message events so far: waits with ``after=cursor`` see only what comes next."""
+        return self.state.cursor
+
     def last_action(self, chat_id: int) -> int:
         """The event cursor when the user of ``chat_id`` last sent something or pressed a button."""
         return self._last_action.get(chat_id, 0)
