@@ -206,18 +206,20 @@ class Journey:
 
     # ----------------------------------------------------------------- the generation
 
-    async def press_confirm(self) -> str:
-        """Tap ✅ Confirm on the latest confirmation screen; returns the callback query id."""
+    async def press_confirm(self, price: int | None = None) -> str:
+        """Tap ✅ Confirm on the latest confirmation screen (the one saying `price` 💎, when given);
+        returns the callback query id."""
         assert self.confirm_screen is not None, "no confirmation screen yet"
-        label = self.texts.line("btn-confirm")
+        label = self.texts.line("btn-confirm", price=price)
         button = next((b for b in self.confirm_screen.buttons() if label.fullmatch(b)), None)
-        assert button, f"no confirm button on {self.confirm_screen.buttons()}"
+        assert button, f"no button {label.pattern!r} among {self.confirm_screen.buttons()}"
         self.job, self._confirmed_at = None, self.tg.cursor
         return await self.tap(button, on=self.confirm_screen)
 
-    async def confirm(self) -> FakeMessage:
-        """Confirm: the confirmation turns into the job's status ("Starting…" or "Waiting in line")."""
-        await self.press_confirm()
+    async def confirm(self, price: int | None = None) -> FakeMessage:
+        """Confirm (see `press_confirm`): the confirmation turns into the job's status ("Starting…" or "Waiting
+        in line")."""
+        await self.press_confirm(price)
         return await self._status(["accepted", "waiting"], timeout=10.0)
 
     async def status(self, state: str, *, timeout: float = 20.0) -> FakeMessage:

@@ -40,8 +40,8 @@ def ready_messages(j: Journey) -> list[FakeMessage]:
 async def test_double_confirm_starts_one_generation(quick: Stack, alice: FakeUser) -> None:
     stack, tg, j = quick, quick.tg, Journey(quick, alice)
     await image_confirmation(j, "A castle in the clouds")
-    first = await j.press_confirm()
-    second = await j.press_confirm()  # the same button of the same screen, again
+    first = await j.press_confirm(8)
+    second = await j.press_confirm(8)  # the same button of the same screen, again
     done = await j.result()
     assert "Charged 8 💎" in done.text
     await tg.wait_for(lambda: first in tg.callback_answers and second in tg.callback_answers)
@@ -61,7 +61,7 @@ async def test_not_enough_balance_starts_nothing(quick: Stack, alice: FakeUser) 
     assert "Price: 110 💎" in confirm.text  # 55 credits × 2
     assert "100 💎 → after: -10 💎" in confirm.text
     assert "You are 10 💎 short" in confirm.text
-    await j.press_confirm()
+    await j.press_confirm(110)
     refusal = await j.reply("Not enough balance")
     assert "you are 10 💎 short (balance: 100 💎)" in refusal.text
     assert await stack.kie_tasks() == []
@@ -74,7 +74,7 @@ async def test_failed_generation_is_refunded(quick: Stack, alice: FakeUser) -> N
     stack, j = quick, Journey(quick, alice)
     await image_confirmation(j, "Something the model refuses")
     await stack.kie_control("task-outcome", {"outcome": "fail", "fail_msg": "content policy violation"})
-    await j.confirm()
+    await j.confirm(8)
     failed = await j.failure()
     assert "the model could not generate a result." in failed.text
     assert "The held 8 💎 are back on your balance." in failed.text
@@ -91,7 +91,7 @@ async def test_create_task_402_refunds_and_alerts_the_operator(quick: Stack, ali
     await operator.home()
     await image_confirmation(j, "A bridge over a river")
     await stack.kie_control("fail", {"code": 402, "endpoint": "createTask"})
-    await j.confirm()
+    await j.confirm(8)
     failed = await j.failure()
     assert "The held 8 💎 are back on your balance." in failed.text
     alert = await operator.reply("⚠️")
@@ -105,7 +105,7 @@ async def test_create_task_429_is_retried(quick: Stack, alice: FakeUser) -> None
     stack, j = quick, Journey(quick, alice)
     await image_confirmation(j, "A bridge over a river")
     await stack.kie_control("fail", {"code": 429, "endpoint": "createTask", "times": 1})
-    await j.confirm()
+    await j.confirm(8)
     done = await j.result()
     assert "Charged 8 💎" in done.text
     tasks = await stack.kie_tasks()
@@ -120,11 +120,11 @@ async def test_second_generation_waits_in_line(tmp_path: Path, alice: FakeUser) 
         await stack.kie_control("task-outcome", {"outcome": "slow", "generate_s": 12})
         first, second = Journey(stack, alice), Journey(stack, alice)
         await image_confirmation(first, "First picture")
-        starting = await first.confirm()
+        starting = await first.confirm(8)
         assert "held. Starting" in starting.text
         # The first job's status keeps changing meanwhile; the second form waits for its own screens only.
         await image_confirmation(second, "Second picture")
-        waiting = await second.confirm()
+        waiting = await second.confirm(8)
         assert "Waiting in line" in waiting.text
         assert "(#2)" in waiting.text and "this one is next" in waiting.text
         assert await balance_of(stack, alice) == (84, 16)
@@ -141,7 +141,7 @@ async def test_user_who_blocked_the_bot_does_not_stop_others(quick: Stack, alice
     stack, tg, j = quick, quick.tg, Journey(quick, alice)
     await image_confirmation(j, "A quiet forest")
     await stack.kie_control("task-outcome", {"outcome": "slow", "generate_s": 2})
-    await j.confirm()
+    await j.confirm(8)
     await j.status("generating", timeout=15)
     tg.block(alice.id)
 
@@ -157,7 +157,7 @@ async def test_user_who_blocked_the_bot_does_not_stop_others(quick: Stack, alice
 
     b = Journey(stack, boris)
     await b.fill("google-nano-banana", "Лес", "⏩ Остальное по умолчанию")
-    await b.confirm()
+    await b.confirm(8)
     done = await b.result()
     assert "готово" in done.text and "8 💎" in done.text
     assert len(b.delivered("photo")) == 1
@@ -166,10 +166,10 @@ async def test_user_who_blocked_the_bot_does_not_stop_others(quick: Stack, alice
 async def test_confirm_works_after_a_top_up(quick: Stack, alice: FakeUser) -> None:
     stack, j = quick, Journey(quick, alice)
     await video_confirmation(j)
-    await j.press_confirm()
+    await j.press_confirm(110)
     await j.reply("Not enough balance")
     await grant(stack, alice, 50)
-    await j.confirm()  # the same screen, now affordable
+    await j.confirm(110)  # the same screen, now affordable
     done = await j.result()
     assert "Charged 110 💎" in done.text
     assert len(j.delivered("video")) == 1
@@ -183,7 +183,7 @@ async def test_a_model_kie_disabled_is_refunded_and_no_longer_offered(quick: Sta
     stack, j = quick, Journey(quick, alice)
     await image_confirmation(j, "A red kite")
     await stack.kie_control("fail", {"code": 505, "endpoint": "createTask"})
-    await j.confirm()
+    await j.confirm(8)
     failed = await j.failure()
     assert "back on your balance" in failed.text and "unavailable" in failed.text
     assert await balance_of(stack, alice) == (100, 0)
