@@ -88,28 +88,42 @@ class Journey:
 
     async def step(self, number: int | None = None, *, collected: int | None = None) -> FakeMessage:
         """Step `number` (any step if None) of the model's form; `collected`: the files it says it received."""
-        header = self.texts.line("step-header", model=self.model, number=number)
+        header = self._step_header(number)
         count_line = None if collected is None else self.texts("collected", count=collected)
 
         def check(message: FakeMessage) -> bool:
             return bool(header.fullmatch(message.first_line)) and (
                 count_line is None or count_line in message.content.split("\n"))
 
-        step = await self.wait(f"step {number or 'N'} of {self.model}" + (f", {count_line}" if count_line else ""),
-                               check)
-        found = header.fullmatch(step.first_line)
-        assert found is not None
-        self.step_number = number if number is not None else int(found["number"])
-        self.steps = int(found["total"])
-        return step
+        what = f"step {number or 'N'} of {self.model}" + (f" saying {count_line!r}" if count_line else "")
+        return self._seen(await self.wait(what, check))
 
     async def confirmation(self) -> FakeMessage:
         """The confirmation screen of the model."""
-        title = self.texts.line("confirm-title", model=self.model)
-        self.confirm_screen = await self.wait(f"the confirmation of {self.model}",
-                                              lambda m: bool(title.fullmatch(m.first_line)))
-        self.editing = False
-        return self.confirm_screen
+        title = self._confirm_title()
+        return self._seen(await self.wait(f"the confirmation of {self.model}",
+                                          lambda m: bool(title.fullmatch(m.first_line))))
+
+    async def form_screen(self) -> FakeMessage:
+        """A step or the confirmation, whichever comes (for a form walked without knowing its order)."""
+        header, title = self._step_header(), self._confirm_title()
+        return self._seen(await self.wait(f"a step or the confirmation of {self.model}", lambda m: bool(
+            header.fullmatch(m.first_line) or title.fullmatch(m.first_line))))
+
+    def _step_header(self, number: int | None = None) -> re.Pattern[str]:
+        return self.texts.line("step-header", model=self.model, number=number)
+
+    def _confirm_title(self) -> re.Pattern[str]:
+        return self.texts.line("confirm-title", model=self.model)
+
+    def _seen(self, screen: FakeMessage) -> FakeMessage:
+        """Remember where the form is: at step N of M, or at the confirmation."""
+        step = self._step_header().fullmatch(screen.first_line)
+        if step:
+            self.step_number, self.steps = int(step["number"]), int(step["total"])
+        else:
+            self.confirm_screen, self.editing = screen, False
+        return screen
 
     async def next_screen(self) -> FakeMessage:
         """Where an answer leads: the next step, or the confirmation after the last step or an edited value."""
