@@ -169,19 +169,13 @@ class Journey:
         return await self.start()
 
     async def answer_text(self, text: str) -> FakeMessage:
+        """Type the answer of the step: the next screen."""
         await self.send_text(text)
         return await self.next_screen()
 
     async def answer_photo(self, **photo: Any) -> FakeMessage:
+        """Send a photo as the answer of the step: the next screen (other files: `send_...`, then the screen)."""
         await self.send_photo(**photo)
-        return await self.next_screen()
-
-    async def answer_document(self, data: bytes, file_name: str, mime: str) -> FakeMessage:
-        await self.send_document(data, file_name, mime)
-        return await self.next_screen()
-
-    async def answer_audio(self, duration: int) -> FakeMessage:
-        await self.send_audio(duration)
         return await self.next_screen()
 
     async def choose(self, label: str) -> FakeMessage:
@@ -235,6 +229,14 @@ class Journey:
         in line")."""
         await self.press_confirm(price)
         return await self._status(["accepted", "waiting"], timeout=10.0)
+
+    async def generate(self, price: int) -> FakeMessage:
+        """Confirm at `price` 💎 and wait for the result; checks that exactly `price` 💎 were charged."""
+        await self.confirm(price)
+        done = await self.result()
+        ready = self.texts.line("status-done", model=self.model, job=self.job).fullmatch(done.first_line)
+        assert ready and ready["charged"] == str(price), done.text
+        return done
 
     async def status(self, state: str, *, timeout: float = 20.0) -> FakeMessage:
         """The job's status message once it is in `state` (status-<state> in the texts: generating, done...)."""

@@ -33,7 +33,8 @@ async def test_audio_longer_than_the_priced_cap_is_refused(tmp_path: Path) -> No
         await j.send_audio(duration=60)
         error = await j.reply("The file is 60 s long")
         assert "at most 15 s" in error.text
-        await j.answer_audio(duration=10)
+        await j.send_audio(duration=10)
+        await j.step(3)
         await j.answer_text("A friendly greeting")
         confirm = await j.defaults_for_the_rest()
         # 480p by default: 3 credits per second × 10 s × markup 2 = 60 (the length Telegram reported, not the cap)

@@ -43,7 +43,8 @@ async def test_a_prompt_as_a_txt_file(tmp_path: Path) -> None:
     async with running_stack(tmp_path, flood=FloodLimits(enabled=False)) as stack:
         j = Journey(stack, USER)
         await j.open_model("nano-banana-2")
-        await j.answer_document(text[:9000].encode("utf-8"), "prompt.txt", "text/plain")
+        await j.send_document(text[:9000].encode("utf-8"), "prompt.txt", "text/plain")
+        await j.step(2)
         summary = await j.defaults_for_the_rest()
         assert "Туманное утро" in summary.text and "…" in summary.text  # a long value is shortened
         await j.open_model("nano-banana-pro")

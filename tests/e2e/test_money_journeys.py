@@ -105,9 +105,7 @@ async def test_create_task_429_is_retried(quick: Stack, alice: FakeUser) -> None
     stack, j = quick, Journey(quick, alice)
     await image_confirmation(j, "A bridge over a river")
     await stack.kie_control("fail", {"code": 429, "endpoint": "createTask", "times": 1})
-    await j.confirm(8)
-    done = await j.result()
-    assert "Charged 8 💎" in done.text
+    await j.generate(8)
     tasks = await stack.kie_tasks()
     assert len(tasks) == 1 and tasks[0]["input"]["prompt"] == "A bridge over a river"
     assert len(j.delivered("photo")) == 1
@@ -157,9 +155,8 @@ async def test_user_who_blocked_the_bot_does_not_stop_others(quick: Stack, alice
 
     b = Journey(stack, boris)
     await b.fill("google-nano-banana", "Лес", "⏩ Остальное по умолчанию")
-    await b.confirm(8)
-    done = await b.result()
-    assert "готово" in done.text and "8 💎" in done.text
+    done = await b.generate(8)
+    assert "готово! Списано 8 💎." in done.text
     assert len(b.delivered("photo")) == 1
 
 
@@ -169,9 +166,7 @@ async def test_confirm_works_after_a_top_up(quick: Stack, alice: FakeUser) -> No
     await j.press_confirm(110)
     await j.reply("Not enough balance")
     await grant(stack, alice, 50)
-    await j.confirm(110)  # the same screen, now affordable
-    done = await j.result()
-    assert "Charged 110 💎" in done.text
+    await j.generate(110)  # the same screen, now affordable
     assert len(j.delivered("video")) == 1
     assert len(await stack.kie_tasks()) == 1
     assert await balance_of(stack, alice) == (40, 0)

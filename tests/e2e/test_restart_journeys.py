@@ -21,8 +21,7 @@ async def test_form_survives_a_restart(quick: Stack, alice: FakeUser) -> None:
     assert "• Aspect ratio: 16:9" in confirm.text
     assert "• Resolution: 2K" in confirm.text
     assert "Price: 14 💎" in confirm.text
-    await j.confirm(14)
-    await j.result()
+    await j.generate(14)
     tasks = await stack.kie_tasks()
     assert len(tasks) == 1
     assert {k: tasks[0]["input"][k] for k in ("prompt", "aspect_ratio", "resolution")} == {
@@ -50,8 +49,7 @@ async def test_generation_survives_a_restart(quick: Stack, alice: FakeUser) -> N
 async def test_history_repeat_sends_the_same_input(quick: Stack, alice: FakeUser) -> None:
     stack, j = quick, Journey(quick, alice)
     await j.fill("flux-2-pro-t2i", "A red kite over hills", "3:4", "2K", "⏩ Defaults for all the rest")
-    await j.confirm(14)
-    await j.result()
+    await j.generate(14)
 
     history = await j.history()
     assert "#1 · Flux 2 Pro Text-to-Image · done · 14 💎" in history.text
@@ -59,8 +57,7 @@ async def test_history_repeat_sends_the_same_input(quick: Stack, alice: FakeUser
     assert "• Prompt: A red kite over hills" in confirm.text
     assert "• Aspect ratio: 3:4" in confirm.text and "• Resolution: 2K" in confirm.text
     assert "Price: 14 💎" in confirm.text and "86 💎 → after: 72 💎" in confirm.text
-    await j.confirm(14)
-    done = await j.result()
+    done = await j.generate(14)
     assert "(#2): ready!" in done.text
     tasks = await stack.kie_tasks()
     assert len(tasks) == 2
@@ -101,8 +98,7 @@ async def test_history_edit_keeps_the_uploaded_images(quick: Stack, alice: FakeU
     await j.choose("✅ Done (2)")
     confirm = await j.defaults_for_the_rest()
     assert "• Images: 2 files" in confirm.text
-    await j.confirm(8)
-    await j.result()
+    await j.generate(8)
 
     await j.history()
     step = await j.edit("✏️ Edit #1")
@@ -111,8 +107,7 @@ async def test_history_edit_keeps_the_uploaded_images(quick: Stack, alice: FakeU
     assert "Now: Make it blue" in step.text
     confirm = await j.answer_text("Make it green")
     assert "• Prompt: Make it green" in confirm.text and "• Images: 2 files" in confirm.text
-    await j.confirm(8)
-    done = await j.result()
+    done = await j.generate(8)
     assert "(#2): ready!" in done.text
     first, second = await stack.kie_tasks()
     assert second["input"]["image_urls"] == first["input"]["image_urls"]

@@ -16,9 +16,7 @@ async def test_image_edit_uploads_the_photo_to_kie(stack: Stack, alice: FakeUser
     await j.choose("✅ Done (1)")
     confirm = await j.defaults_for_the_rest()
     assert "1 file" in confirm.text and "Price: 8 💎" in confirm.text
-    await j.confirm(8)
-    done = await j.result()
-    assert "Charged 8 💎" in done.text
+    await j.generate(8)
 
     uploads = (await stack.kie_control("uploads"))["uploads"]
     assert len(uploads) == 1
@@ -49,9 +47,7 @@ async def test_image_to_video_with_duration_and_sound(quick: Stack, alice: FakeU
     confirm = await j.choose("10")  # the duration: the last step
     assert "Price: 440 💎" in confirm.text  # 220 credits × markup 2
     assert "500 💎 → after: 60 💎" in confirm.text
-    await j.confirm(440)
-    done = await j.result()
-    assert "Charged 440 💎" in done.text
+    await j.generate(440)
 
     assert len(j.delivered("video")) == 1
     tasks = await stack.kie_tasks()
@@ -78,9 +74,7 @@ async def test_text_to_speech_priced_per_character(quick: Stack, alice: FakeUser
     confirm = await j.defaults_for_the_rest()
     # 6 credits per 1000 characters × 2500 characters = 15 credits; × markup 2 = 30
     assert "Price: 30 💎" in confirm.text and "Voice: Eve" in confirm.text
-    await j.confirm(30)
-    done = await j.result()
-    assert "Charged 30 💎" in done.text
+    await j.generate(30)
     assert len(j.delivered("audio")) == 1
     tasks = await stack.kie_tasks()
     assert tasks[0]["input"]["text"] == text
@@ -137,9 +131,7 @@ async def test_edit_on_confirmation_changes_the_price(quick: Stack, alice: FakeU
     confirm = await j.choose("2K")
     assert "Price: 14 💎" in confirm.text and "100 💎 → after: 86 💎" in confirm.text
     assert "• Resolution: 2K" in confirm.text and "• Prompt: A lighthouse at dusk" in confirm.text
-    await j.confirm(14)
-    done = await j.result()
-    assert "Charged 14 💎" in done.text
+    await j.generate(14)
     tasks = await stack.kie_tasks()
     assert tasks[0]["input"]["resolution"] == "2K"
     assert await balance_of(stack, alice) == (86, 0)

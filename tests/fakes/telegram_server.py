@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
+from .local_site import serve
 from .telegram_limits import (
     CHAT_ACTIONS,
     MAX_CALLBACK_ANSWER,
@@ -126,6 +127,11 @@ class _Params:
 
 
 Handler = Callable[[_Params], Awaitable[Any]]
+_METHODS = ("get_me", "get_updates", "delete_webhook", "set_webhook", "get_webhook_info", "set_my_commands",
+            "get_my_commands", "delete_my_commands", "send_message", "edit_message_text", "edit_message_caption",
+            "edit_message_reply_markup", "delete_message", "answer_callback_query", "send_chat_action",
+            "send_media_group", "get_file", "copy_message", "send_invoice", "create_invoice_link",
+            "answer_pre_checkout_query", "refund_star_payment")
 
 
 class BotApiServer:
@@ -156,12 +162,7 @@ class BotApiServer:
         app = web.Application(client_max_size=4 * MAX_UPLOAD)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_download)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
+        self._runner, self.base_url = await serve(app, shutdown_timeout=1.0)
         self._http = ClientSession()
 
     def fail_next(self, method: str, error_code: int = 500, description: str = "Internal Server Error",
@@ -181,21 +182,8 @@ class BotApiServer:
     # ----------------------------------------------------------------- HTTP plumbing
 
     def _build_handlers(self) -> dict[str, Handler]:
-        handlers: dict[str, Handler] = {
-            "getme": self._get_me, "getupdates": self._get_updates,
-            "deletewebhook": self._delete_webhook, "setwebhook": self._set_webhook,
-            "getwebhookinfo": self._get_webhook_info, "setmycommands": self._set_my_commands,
-            "getmycommands": self._get_my_commands, "deletemycommands": self._delete_my_commands,
-            "sendmessage": self._send_message, "editmessagetext": self._edit_message_text,
-            "editmessagecaption": self._edit_message_caption,
-            "editmessagereplymarkup": self._edit_message_reply_markup,
-            "deletemessage": self._delete_message, "answercallbackquery": self._answer_callback_query,
-            "sendchataction": self._send_chat_action, "sendmediagroup": self._send_media_group,
-            "getfile": self._get_file, "copymessage": self._copy_message,
-            "sendinvoice": self._send_invoice, "createinvoicelink": self._create_invoice_link,
-            "answerprecheckoutquery": self._answer_pre_checkout_query,
-            "refundstarpayment": self._refund_star_payment,
-        }
+        # Bot API method names are case-insensitive: getMe → "getme" → self._get_me.
+        handlers: dict[str, Handler] = {name.replace("_", ""): getattr(self, f"_{name}") for name in _METHODS}
         for kind in MEDIA_KINDS:
             handlers[f"send{kind}"] = self._media_sender(kind)
         for name in ("setmydescription", "setmyshortdescription", "setmyname", "setchatmenubutton"):
