@@ -183,9 +183,6 @@ class Journey:
         await self.tap(label)
         return await self.next_screen()
 
-    async def keep_default(self) -> FakeMessage:
-        return await self.choose(self.texts("btn-keep-default"))
-
     async def defaults_for_the_rest(self) -> FakeMessage:
         """⏩ Defaults for all the rest: the confirmation."""
         await self.tap(self.texts("btn-defaults-rest"))
@@ -253,7 +250,10 @@ class Journey:
 
         status = await self.wait(f"status {'/'.join(states)} of {self.model} job #{self.job or 'N'}",
                                  lambda m: match(m) is not None, after=self._confirmed_at, timeout=timeout)
-        self.job = self.job or int(match(status)["job"])  # type: ignore[index]
+        if self.job is None:
+            found = match(status)
+            assert found is not None
+            self.job = int(found["job"])
         return status
 
     async def result(self, timeout: float = 20.0) -> FakeMessage:
