@@ -77,12 +77,7 @@ async def _postgres_db() -> tuple[StoreDB, str]:
     if not url:
         pytest.skip(f"{PG_ENV} is not set: PostgreSQL tests skipped")
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    finally:
-        await admin.dispose()
+    await _as_admin(url, f'CREATE SCHEMA "{schema}"')
     kwargs = {"connect_args": {"server_settings": {"search_path": schema}}}
     engine = create_engine(url, **kwargs)
     await migrate(engine)
@@ -90,10 +85,15 @@ async def _postgres_db() -> tuple[StoreDB, str]:
 
 
 async def _drop_schema(url: str, schema: str) -> None:
+    await _as_admin(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+async def _as_admin(url: str, statement: str) -> None:
+    """Run one statement outside any transaction (CREATE / DROP SCHEMA)."""
     admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            await conn.execute(text(statement))
     finally:
         await admin.dispose()
 

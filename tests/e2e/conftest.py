@@ -103,6 +103,13 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 
 
 @pytest.fixture
+async def quick(tmp_path: Path) -> AsyncIterator[Stack]:
+    """A stack whose fake Telegram allows bursts (for journeys that send many screens)."""
+    async with running_stack(tmp_path, flood=relaxed_flood()) as s:
+        yield s
+
+
+@pytest.fixture
 def alice() -> FakeUser:
     return FakeUser(1001, "Alice", "en", "alice")
 
@@ -142,18 +149,3 @@ async def ledger_of(stack: Stack, user: FakeUser) -> list[tuple[str, int, int]]:
         rows = (await session.execute(
             select(LedgerEntry).where(LedgerEntry.user_id == user.id).order_by(LedgerEntry.id))).scalars()
         return [(str(r.kind), int(r.delta_balance), int(r.delta_held)) for r in rows]
-
-
-async def open_model(stack: Stack, user: FakeUser, slug: str, name: str) -> Any:
-    """`/start m_<slug>`, check the card, tap Start; returns the first step's message."""
-    tg = stack.tg
-    await tg.send_command(user, "/start", args=f"m_{slug}")
-    await tg.wait_for_message(user.id, name)
-    await tg.click(user, "▶")
-    return await tg.wait_for_message(user.id, "шаг 1" if user.language_code == "ru" else "step 1")
-
-
-async def grant(stack: Stack, user: FakeUser, amount: int) -> None:
-    """The operator credits `user` with /grant (the user must have started the bot)."""
-    await stack.tg.send_command(ADMIN, "/grant", args=f"{user.id} {amount}")
-    await stack.tg.wait_for_message(ADMIN.id, f"to {user.id}")

@@ -14,7 +14,8 @@ from aiogram.fsm.storage.base import StorageKey
 from kiebot.catalog import Catalog, FieldKind, FieldSpec, ModelSpec
 from kiebot.services.wizard import Draft
 from tests.e2e.conftest import Stack, running_stack
-from tests.fakes import FakeMessage, FakeUser, FloodLimits
+from tests.e2e.journey import Journey
+from tests.fakes import FakeUser, FloodLimits
 
 PARALLEL_USERS = 8  # users filling forms at the same time: the bot serves them concurrently
 CATALOG = Catalog.load()
@@ -30,30 +31,25 @@ async def read_draft(stack: Stack, user: FakeUser) -> Draft | None:
     return Draft.from_dict(data["draft"]) if data.get("draft") else None
 
 
-def screen_of(stack: Stack, user: FakeUser, draft: Draft) -> FakeMessage | None:
-    """The message showing `draft`: its buttons carry the draft's token (`w:<token>:…`, `cf:<token>:…`)."""
-    for message in reversed(stack.tg.messages(user.id)):
-        for row in message.button_rows():
-            for b in row:
-                prefix, _, rest = (b.get("callback_data") or "").partition(":")
-                if prefix in ("w", "cf") and rest.split(":")[0] == str(draft.token):
-                    return message
-    return None
-
-
-async def until_changed(stack: Stack, user: FakeUser, before: Draft) -> Draft:
-    """The bot handled the answer when the draft's token moved (or the form reached the confirmation) and the
-    screen of the new draft is out (the draft is stored before its screen is sent)."""
+async def until_changed(j: Journey, before: Draft | None) -> Draft:
+    """The draft the bot saved with its latest screen: its token moved (or the form reached the confirmation)."""
     for _ in range(500):
-        draft = await read_draft(stack, user)
-        if draft is not None and (draft.token != before.token or draft.at_confirmation) \
-                and screen_of(stack, user, draft) is not None:
+        draft = await read_draft(j.stack, j.user)
+        if draft is not None and (before is None or draft.token != before.token or draft.at_confirmation):
             return draft
         await asyncio.sleep(0.02)
-    last = stack.tg.last_message(user.id)
+    tg, user = j.stack.tg, j.user
     calls = [(c.method, c.status, str(c.params.get("text", c.params.get("callback_query_id", "")))[:60], str(c.response)[:120])
-             for c in stack.tg.calls() if str(c.params.get("chat_id", "")) == str(user.id) or c.method == "answerCallbackQuery"][-16:]
-    raise AssertionError(f"the bot did not move on from {before.path()}; it last said {last.text!r} {last.buttons()}; calls {calls}")
+             for c in tg.calls() if str(c.params.get("chat_id", "")) == str(user.id) or c.method == "answerCallbackQuery"][-16:]
+    where = before.path() if before else "the start"
+    raise AssertionError(f"the bot did not move on from {where}; it last showed {j.screen.text if j.screen else None!r} "
+                         f"{j.screen.buttons() if j.screen else []}; calls {calls}")
+
+
+async def moved_on(j: Journey, before: Draft | None) -> Draft:
+    """After the user's action: the screen the bot shows next (a step or the confirmation), and its draft."""
+    await j.form_screen()
+    return await until_changed(j, before)
 
 
 # Answers for the text fields that carry a pattern (colour palette entries).
@@ -69,69 +65,57 @@ def sample_text(spec: FieldSpec) -> str:
     return text[: spec.max_length] if spec.max_length else text
 
 
-async def send_media(stack: Stack, user: FakeUser, media: str | None) -> None:
+async def send_media(j: Journey, media: str | None) -> None:
     if media == "video":
-        await stack.tg.send_video(user, duration=5)
+        await j.tg.send_video(j.user, duration=5)
     elif media == "audio":
-        await stack.tg.send_audio(user, duration=5)
+        await j.send_audio(duration=5)
     else:
-        await stack.tg.send_photo(user, width=1024, height=1024)
+        await j.send_photo(width=1024, height=1024)
 
 
-async def answer_step(stack: Stack, user: FakeUser, model: ModelSpec, draft: Draft, spec: FieldSpec) -> Draft:
+async def answer_step(j: Journey, model: ModelSpec, draft: Draft, spec: FieldSpec) -> Draft:
     """One answer, the way a user gives it: a button where the step offers one, else a message.
-    Returns the draft the last action must change (steps of two actions wait for the first one)."""
-    tg, start = stack.tg, draft
-    screen = screen_of(stack, user, draft)
-    assert screen is not None, f"no screen shows step {draft.path()}"
+    Returns the draft once the bot moved on (steps of two actions wait between them)."""
+    assert j.screen is not None
+    buttons = j.screen.buttons()
     if spec.kind == FieldKind.CHOICE or spec.kind == FieldKind.BOOL:
-        buttons = screen.buttons()
         marked = [b for b in buttons if b.startswith("✓ ")]
-        await tg.click(user, marked[0] if marked else buttons[0], message=screen)
+        await j.tap(marked[0] if marked else buttons[0])
     elif spec.kind in (FieldKind.INTEGER, FieldKind.NUMBER):
         if spec.presets:
-            await tg.click(user, screen.buttons()[0], message=screen)
+            await j.tap(buttons[0])
         else:  # seeds: typed
-            await tg.send_text(user, str(spec.minimum) if spec.minimum is not None else "42")
+            await j.send_text(str(spec.minimum) if spec.minimum is not None else "42")
     elif spec.kind == FieldKind.TEXT:
-        await tg.send_text(user, sample_text(spec))
+        await j.send_text(sample_text(spec))
     elif spec.kind == FieldKind.TEXTS:
-        await tg.send_text(user, "first")
-        draft = await until_changed(stack, user, draft)
-        await tg.click(user, "✅ Done (1)", message=screen_of(stack, user, draft))
+        await j.send_text("first")
+        draft = await moved_on(j, draft)
+        await j.tap("✅ Done (1)")
     elif spec.kind in (FieldKind.FILE, FieldKind.FILES):
-        await send_media(stack, user, spec.media)
+        await send_media(j, spec.media)
         if spec.kind == FieldKind.FILES and (spec.max_items or 0) != 1:
-            draft = await until_changed(stack, user, draft)
+            draft = await moved_on(j, draft)
             if draft.at_confirmation or draft.spec(model) is not spec:
-                return start  # one file filled the field: the change is already there
-            await tg.click(user, "✅ Done (1)", message=screen_of(stack, user, draft))
+                return draft  # one file filled the field
+            await j.tap("✅ Done (1)")
     elif spec.kind == FieldKind.OBJECTS and draft.sub is None:
         entries = len(draft.values.get(spec.name) or [])
-        await tg.click(user, "✅ Done" if entries >= max(spec.min_items or 0, 1) else "➕ Add an entry", message=screen)
+        await j.tap("✅ Done" if entries >= max(spec.min_items or 0, 1) else "➕ Add an entry")
     else:  # JSON fields are optional in every schema: keep the default
-        await tg.click(user, "⏭ Skip" if not spec.has_default else "⏭ Keep the default", message=screen)
-    return draft
+        await j.tap("⏭ Skip" if not spec.has_default else "⏭ Keep the default")
+    return await moved_on(j, draft)
 
 
-async def complete_form(stack: Stack, user: FakeUser, model: ModelSpec) -> Draft:
-    await stack.tg.send_command(user, "/start", args=f"m_{model.slug}")
-    await stack.tg.wait_for_message(user.id, predicate=lambda m: "▶ Start" in m.buttons())
-    await stack.tg.click(user, "▶ Start")
-    draft = None
+async def complete_form(j: Journey, model: ModelSpec) -> Draft:
+    await j.open_model(model.slug)
+    draft = await until_changed(j, None)
     for _ in range(200):
-        draft = await read_draft(stack, user) if draft is None else draft
-        if draft is None or screen_of(stack, user, draft) is None:
-            draft = None
-            await asyncio.sleep(0.02)
-            continue
         if draft.at_confirmation:
             return draft
-        before = await answer_step(stack, user, model, draft, draft.spec(model))
-        draft = await until_changed(stack, user, before)
+        draft = await answer_step(j, model, draft, draft.spec(model))
     raise AssertionError(f"{model.id}: the form did not end")
-
-
 
 
 @pytest.mark.timeout(600)
@@ -154,14 +138,11 @@ async def test_every_model_form_reaches_kie_with_a_valid_input(tmp_path: Path) -
 
 async def schema_errors(stack: Stack, user: FakeUser, model: ModelSpec) -> str | None:
     """Fill the model's form as `user`, confirm, and check what KIE received against the schema."""
-    await stack.tg.send_command(user, "/start")
-    await stack.tg.wait_for_message(user.id, "Balance")
-    draft = await complete_form(stack, user, model)
+    j = Journey(stack, user)
+    await j.home()
+    draft = await complete_form(j, model)
     assert draft.values, model.id
-    # The draft is stored before its screen goes out: wait for the confirmation screen itself.
-    confirm = await stack.tg.wait_for_message(
-        user.id, predicate=lambda m: any(b.startswith("✅ Confirm") for b in m.buttons()))
-    await stack.tg.click(user, next(b for b in confirm.buttons() if b.startswith("✅ Confirm")), message=confirm)
+    await j.press_confirm()
     task = await wait_for_task(stack, model.id)
     errors = sorted(e.message for e in jsonschema.Draft202012Validator(model.schema).iter_errors(task["input"]))
     return f"{model.id}: {errors}" if errors else None

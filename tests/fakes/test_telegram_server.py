@@ -29,7 +29,8 @@ from aiogram.types import (
 )
 from aiohttp import ClientSession, web
 
-from .telegram_server import FakeTelegram, FakeUser, FloodLimits, make_png
+from . import FakeTelegram, FakeUser, FloodLimits, make_png
+from .local_site import serve
 
 TOKEN = "123456:TEST-TOKEN"
 ALICE = FakeUser(id=1001, first_name="Alice", language_code="ru", username="alice")
@@ -220,12 +221,8 @@ async def media_site() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/img/{name}.png", image)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield f"http://{host}:{port}"
+    runner, url = await serve(app)
+    yield url
     await runner.cleanup()
 
 
