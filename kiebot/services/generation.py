@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.catalog import ModelSpec, form, pricing
+from kiebot.services.free import FreePolicy, utc_day
 from kiebot.services.media import media_facts
 from kiebot.services.wizard import Draft
+from kiebot.store import free_tries
 from kiebot.store import jobs as job_repo
 from kiebot.store.models import Job
 
@@ -24,8 +27,9 @@ class Price:
 class StartResult:
     job: Job | None = None
     duplicate: bool = False  # this confirmation already started a job
-    shortfall: int = 0  # balance missing
+    shortfall: int = 0  # balance missing (stars.package_for(shortfall, packages) names the package to offer)
     invalid: tuple[str, ...] = ()  # schema errors (should not happen: the wizard only offers valid values)
+    free: bool = False  # the job was started with a daily free try (nothing held)
 
 
 def price_of(model: ModelSpec, draft: Draft, markup: Decimal) -> Price | None:
@@ -45,29 +49,52 @@ async def start(
     chat_id: int,
     language: str,
     markup: Decimal,
+    free: FreePolicy | None = None,
+    now: datetime | None = None,
 ) -> StartResult:
-    """Hold the price and queue the job. Idempotent per confirmation screen (`draft.confirm_key`)."""
+    """Hold the price and queue the job. Idempotent per confirmation screen (`draft.confirm_key`).
+
+    For a model `free` covers, a free try of today (UTC) is used first while one is left: the job then holds 0.
+    """
     errors = form.validate_input(model, form.build_input(model, draft.values))
     if errors:
         return StartResult(invalid=tuple(errors))
     price = price_of(model, draft, markup)
     if price is None:
         return StartResult(invalid=("no price for this combination",))
+    now = now or datetime.now(UTC)
+    job_fields = dict(
+        user_id=user_id, chat_id=chat_id, language=language, model_id=model.id, values=draft.values,
+        files=draft.files, confirm_key=draft.confirm_key, credits=str(price.credits), now=now,
+    )
+    if free is not None and free.covers(model.id):
+        started = await _start_free(session, free, job_fields)
+        if started is not None:
+            return started
     try:
-        job = await job_repo.create_job(
-            session,
-            user_id=user_id,
-            chat_id=chat_id,
-            language=language,
-            model_id=model.id,
-            values=draft.values,
-            files=draft.files,
-            confirm_key=draft.confirm_key,
-            price=price.units,
-            credits=str(price.credits),
-        )
+        job = await job_repo.create_job(session, price=price.units, **job_fields)  # type: ignore[arg-type]
     except job_repo.NotEnoughBalance as exc:
         return StartResult(shortfall=exc.shortfall)
     if job is None:
         return StartResult(duplicate=True)
     return StartResult(job=job)
+
+
+class _Duplicate(Exception):
+    pass
+
+
+async def _start_free(session: AsyncSession, free: FreePolicy, job_fields: dict[str, object]) -> StartResult | None:
+    """Start the job with a free try (one savepoint: the try, the job, its ledger row); None when none is left."""
+    day = utc_day(job_fields["now"])  # type: ignore[arg-type]
+    try:
+        async with session.begin_nested():
+            if not await free_tries.take(session, job_fields["user_id"], day, free.daily):  # type: ignore[arg-type]
+                return None
+            job = await job_repo.create_job(session, price=0, **job_fields)  # type: ignore[arg-type]
+            if job is None:
+                raise _Duplicate  # this confirmation started a job before: the try is not used
+            await free_tries.mark_job_free(session, job, day)
+    except _Duplicate:
+        return StartResult(duplicate=True)
+    return StartResult(job=job, free=True)
