@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.store import wallet
 from kiebot.store.db import dialect_insert
-from kiebot.store.models import FreeTries, Job, LedgerEntry, LedgerKind
+from kiebot.store.models import FreeTries, Job, JobState, LedgerEntry, LedgerKind
 
 
 def use_key(job_id: int) -> str:
@@ -53,8 +53,11 @@ async def mark_job_free(session: AsyncSession, job: Job, day: date) -> None:
 
 async def give_back(session: AsyncSession, job: Job) -> bool:
     """Return a failed free run's try to the day it was taken from. Idempotent (ledger key `free_back:<job_id>`);
-    False when the job was not free or the try was given back before."""
+    False when the job was not free, has not failed (as the database says), or gave the try back before."""
     if not job.free_try:
+        return False
+    state = (await session.execute(select(Job.state).where(Job.id == job.id))).scalar()
+    if state != JobState.FAILED:
         return False
     day = await _day_taken(session, job.id)
     if day is None:
