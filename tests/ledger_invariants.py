@@ -7,7 +7,8 @@
 - every user's balance and held equal the sums of their ledger rows (and are never negative);
 - no hold outlives its job: a settled job has no net held amount, an open paid job holds exactly its price;
 - no job is held, charged or released twice, and never both charged and released;
-- a free job holds nothing and used exactly one free try; free-try counters match the ledger;
+- a free job holds nothing and used exactly one free try, given back once if it failed; free-try counters match
+  the ledger;
 - a paid payment is credited exactly once (its amount), a refunded one is taken back at most once in all;
 - promo use counters match their redemptions; a rewarded referral paid both sides exactly once.
 """
@@ -84,8 +85,8 @@ async def _jobs(session: AsyncSession, ledger: list[LedgerEntry]) -> list[str]:
             problems.append(f"job {job.id}: held/settled more than once {dict(kinds)}")
         if job.free_try and (job.price != 0 or kinds[LedgerKind.FREE] != 1 or kinds[LedgerKind.FREE_BACK] > 1):
             problems.append(f"job {job.id}: a free job with price {job.price} and rows {dict(kinds)}")
-        if kinds[LedgerKind.FREE_BACK] and job.state != "failed":
-            problems.append(f"job {job.id}: free try given back but the job is {job.state}")
+        if job.free_try and kinds[LedgerKind.FREE_BACK] != (1 if job.state == "failed" else 0):
+            problems.append(f"job {job.id}: {job.state} free job gave its try back {kinds[LedgerKind.FREE_BACK]} times")
         charged = -sum(r.delta_balance + r.delta_held for r in rows if r.kind == LedgerKind.CHARGE)
         if job.state == "done" and job.price > 0 and charged != job.charged:
             problems.append(f"job {job.id}: charged {job.charged}, ledger says {charged}")
