@@ -1,9 +1,11 @@
 """Quotes and the start of a generation: the money rules between the wizard and the job engine."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,16 +65,16 @@ async def start(
     if price is None:
         return StartResult(invalid=("no price for this combination",))
     now = now or datetime.now(UTC)
-    job_fields = dict(
-        user_id=user_id, chat_id=chat_id, language=language, model_id=model.id, values=draft.values,
-        files=draft.files, confirm_key=draft.confirm_key, credits=str(price.credits), now=now,
+    create = partial(
+        job_repo.create_job, session, user_id=user_id, chat_id=chat_id, language=language, model_id=model.id,
+        values=draft.values, files=draft.files, confirm_key=draft.confirm_key, credits=str(price.credits), now=now,
     )
     if free is not None and free.covers(model.id):
-        started = await _start_free(session, free, job_fields)
+        started = await _start_free(session, create, user_id, free.daily, utc_day(now))
         if started is not None:
             return started
     try:
-        job = await job_repo.create_job(session, price=price.units, **job_fields)  # type: ignore[arg-type]
+        job = await create(price=price.units)
     except job_repo.NotEnoughBalance as exc:
         return StartResult(shortfall=exc.shortfall)
     if job is None:
@@ -84,14 +86,16 @@ class _Duplicate(Exception):
     pass
 
 
-async def _start_free(session: AsyncSession, free: FreePolicy, job_fields: dict[str, object]) -> StartResult | None:
-    """Start the job with a free try (one savepoint: the try, the job, its ledger row); None when none is left."""
-    day = utc_day(job_fields["now"])  # type: ignore[arg-type]
+async def _start_free(
+    session: AsyncSession, create: Callable[..., Awaitable[Job | None]], user_id: int, daily: int, day: date
+) -> StartResult | None:
+    """Start the job with a free try (one savepoint: the try, the job at price 0, its ledger row); None when no
+    try is left today."""
     try:
         async with session.begin_nested():
-            if not await free_tries.take(session, job_fields["user_id"], day, free.daily):  # type: ignore[arg-type]
+            if not await free_tries.take(session, user_id, day, daily):
                 return None
-            job = await job_repo.create_job(session, price=0, **job_fields)  # type: ignore[arg-type]
+            job = await create(price=0)
             if job is None:
                 raise _Duplicate  # this confirmation started a job before: the try is not used
             await free_tries.mark_job_free(session, job, day)

@@ -115,3 +115,35 @@ def test_one_unknown_length_among_a_fields_files_makes_the_field_unknown() -> No
     refs = [{"field": "video_urls", "seconds": 4.0}, {"field": "video_urls", "seconds": None},
             {"field": "video_urls", "seconds": 2.0}]
     assert media.media_facts(refs)["video_urls"].seconds is None
+
+
+async def test_back_and_a_new_file_through_the_new_wiring_forgets_the_old_one() -> None:
+    """What the handler will do: media.take_file, then Draft.attach_file."""
+    files = Files({"img": PNG, "short": wav(2), "other": wav(12)})
+    draft = Draft.start(TALK)
+
+    async def send(file_id: str, name: str) -> None:
+        ref = await media.take_file(IncomingFile(file_id, "audio" if file_id != "img" else "image", name, "x/y"),
+                                    ".".join(draft.path()), TALK, files.download, files)
+        draft.attach_file(TALK, ref)
+
+    await send("img", "i.png")
+    await send("short", "s.wav")
+    assert draft.current == "prompt"
+    assert draft.back(TALK) and draft.current == "audio_url"
+    await send("other", "o.wav")
+    assert [f["file_id"] for f in draft.files] == ["img", "other"]
+    draft.answer(TALK, "hello")
+    draft.use_defaults_for_rest(TALK)
+    assert price_of(TALK, draft, MARKUP).units == 72  # 12 s × 3 × 2
+
+
+def test_files_of_a_collection_left_with_back_are_forgotten() -> None:
+    edit = CATALOG.get("google/nano-banana-edit")
+    draft = Draft.start(edit)
+    draft.answer(edit, "a prompt")
+    assert draft.current == "image_urls"
+    draft.attach_file(edit, {"field": "image_urls", "url": "https://kie.example/a", "seconds": None})
+    assert len(draft.files) == 1 and draft.pending == ["https://kie.example/a"]
+    draft.back(edit)  # the half-collected field is abandoned
+    assert draft.files == []
