@@ -24,6 +24,7 @@ from kiebot.engine import Engine
 from kiebot.kie.client import KieClient
 from kiebot.services.account import AccountService
 from kiebot.services.answers import InputFiles
+from kiebot.services.free import FreePolicy
 from kiebot.services.generation import GenerationService
 from kiebot.services.history import HistoryService
 from kiebot.services.offering import Offering
@@ -63,7 +64,8 @@ class App:
             offering=Offering(self.db, self.catalog),
             accounts=AccountService(self.db, settings.welcome_bonus, self.cache("users", ttl=USER_CACHE_SECONDS)),
             history=HistoryService(self.db),
-            generation=GenerationService(self.db, settings.price_markup, settings.max_active_per_user),
+            generation=GenerationService(self.db, settings.price_markup, settings.max_active_per_user,
+                                         FreePolicy.of(settings.free_daily, settings.free_models)),
             inputs=InputFiles(self.kie),
         )
         self.bot: Bot = create_bot(settings)

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/kiebot.db"
+DEFAULT_STARS_PACKAGES = ((50, 100), (100, 220), (250, 600), (500, 1300))
 
 
 class Settings(BaseSettings):
@@ -52,7 +53,17 @@ class Settings(BaseSettings):
     # Redis, shared by replicas: the cache (and, with the replicas issue, the limiters). Unset: in memory.
     redis_url: str | None = None
 
-    @field_validator("bot_token", "kie_api_key", "catalog_path", "public_url", "redis_url", mode="before")
+    # Telegram Stars top-up packages: (Stars, 💎) pairs, written `50:100,100:220` (sorted by Stars).
+    stars_packages: Annotated[tuple[tuple[int, int], ...], NoDecode] = DEFAULT_STARS_PACKAGES
+    # A low-balance notice is sent once each time the balance falls below this; None: the cheapest model's price.
+    low_balance_threshold: int | None = Field(default=None, ge=0)
+    # Free generations per user per UTC day, for the KIE model ids in FREE_MODELS (comma-separated).
+    free_daily: int = Field(default=1, ge=0)
+    free_models: Annotated[tuple[str, ...], NoDecode] = ()
+    # 💎 to both the invited user and the one who invited them, on the invited user's first payment.
+    referral_bonus: int = Field(default=50, ge=0)
+
+    @field_validator("bot_token", "kie_api_key", "catalog_path", "public_url", "redis_url", "low_balance_threshold", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`NAME=` in .env (as in .env.example) means "not set"."""
@@ -65,6 +76,39 @@ class Settings(BaseSettings):
             return [int(part) for part in value.replace(" ", "").split(",") if part]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("stars_packages", mode="before")
+    @classmethod
+    def _parse_packages(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = []
+        for part in value.replace(" ", "").split(","):
+            if not part:
+                continue
+            stars, sep, credits = part.partition(":")
+            if not sep or not stars.isdigit() or not credits.isdigit():
+                raise ValueError(f"STARS_PACKAGES: {part!r} is not STARS:AMOUNT")
+            pairs.append((int(stars), int(credits)))
+        return tuple(pairs)
+
+    @field_validator("stars_packages")
+    @classmethod
+    def _valid_packages(cls, value: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        if not value:
+            raise ValueError("STARS_PACKAGES needs at least one package")
+        if any(stars <= 0 or credits <= 0 for stars, credits in value):
+            raise ValueError("STARS_PACKAGES: Stars and amounts must be positive")
+        if len({stars for stars, _ in value}) != len(value):
+            raise ValueError("STARS_PACKAGES: two packages with the same number of Stars")
+        return tuple(sorted(value))
+
+    @field_validator("free_models", mode="before")
+    @classmethod
+    def _split_models(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @field_validator("default_language")

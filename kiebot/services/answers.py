@@ -70,7 +70,8 @@ class InputFiles:
 
     async def answer_file(self, draft: Draft, model: ModelSpec, incoming: IncomingFile | None,
                           download: Download) -> None:
-        """Upload the file and answer the step with its KIE URL. Raises AnswerError, media.FileTooLarge or
+        """Measure the file (its length from its bytes), upload it and answer the step with its KIE URL. Raises
+        AnswerError (not a file of the kind asked, or longer than the model's priced cap), media.FileTooLarge or
         UploadFailed; the draft is unchanged then."""
         spec = draft.spec(model)
         assert spec is not None
@@ -78,17 +79,10 @@ class InputFiles:
             raise AnswerError("err-expected-text")
         if incoming is None:
             raise AnswerError("err-expected-file", media=spec.media or "document")
-        # The price of this model grows with this file's length, up to the cap the hold was computed for.
-        cap = model.max_media_seconds
-        if cap and draft.current == model.length_field and incoming.seconds and incoming.seconds > cap:
-            raise AnswerError("err-media-too-long", seconds=int(incoming.seconds), max=cap)
         try:
-            ref = await media.ingest(incoming, ".".join(draft.path()), download, self.uploader)
+            ref = await media.take_file(incoming, ".".join(draft.path()), model, download, self.uploader)
+        except media.MediaTooLong as exc:
+            raise AnswerError("err-media-too-long", seconds=int(exc.seconds), max=exc.limit) from exc
         except KieError as exc:
             raise UploadFailed(str(exc)) from exc
-        draft.files.append(ref)
-        if spec.kind == FieldKind.FILE:
-            draft.answer(model, ref["url"])
-        else:
-            draft.add_item(model, ref["url"])
-
+        draft.attach_file(model, ref)

@@ -137,13 +137,26 @@ class Draft:
         else:
             self.values[spec.name] = value
             self._finish_field(model)
+        self._prune_files()
         self.token += 1
+
+    def attach_file(self, model: ModelSpec, ref: dict[str, Any]) -> None:
+        """Answer the current FILE step, or add an item to the current FILES step, with an ingested file
+        (`services.media.take_file`). The field's earlier files are forgotten once the answer replaces them."""
+        spec = self.spec(model)
+        assert spec is not None and spec.kind in (FieldKind.FILE, FieldKind.FILES)
+        self.files.append(ref)
+        if spec.kind == FieldKind.FILE:
+            self.answer(model, ref["url"])
+        else:
+            self.add_item(model, ref["url"])
 
     def add_item(self, model: ModelSpec, value: Any) -> bool:
         """Collect one item of a FILES/TEXTS field. Returns True when the field is full and was stored."""
         spec = self.spec(model)
         assert spec is not None and spec.kind in COLLECTION_KINDS
         self.pending.append(value)
+        self._prune_files()
         self.token += 1
         if spec.max_items is not None and len(self.pending) >= spec.max_items:
             self.finish_collection(model)
@@ -173,6 +186,7 @@ class Draft:
             self._next_item_field(model)
         else:
             self._finish_field(model)
+        self._prune_files()
         self.token += 1
 
     def use_defaults_for_rest(self, model: ModelSpec) -> None:
@@ -181,6 +195,7 @@ class Draft:
         self.queue = required_left
         self.current, self.sub, self.item, self.pending = None, None, None, []
         self._advance(model)
+        self._prune_files()
         self.token += 1
 
     def append_text_part(self, text: str) -> bool:
@@ -203,6 +218,7 @@ class Draft:
         assert self.current is not None
         self.values.setdefault(self.current, [])
         self._finish_field(model)
+        self._prune_files()
         self.token += 1
 
     def _next_item_field(self, model: ModelSpec) -> None:
@@ -220,7 +236,9 @@ class Draft:
         self.pending, self.partial_text = [], ""
         if self.sub is not None:  # abandon the object being built
             self.item, self.sub, self.item_queue = None, None, []
+            self._prune_files()
             return True
+        self._prune_files()
         if self.editing:
             self.editing, self.current = False, None
             return True
@@ -258,3 +276,21 @@ class Draft:
 
     def _forget_files(self, name: str) -> None:
         self.files = [f for f in self.files if f.get("field", "").split(".")[0] != name]
+
+    def _prune_files(self) -> None:
+        """Keep only the files an answer still points at: a re-answered file field (after Edit or Back) forgets its
+        old files, so neither the price nor KIE sees them (the price follows the longest file of each field)."""
+        used: set[str] = set()
+        _collect_strings((self.values, self.item, self.pending), used)
+        self.files = [f for f in self.files if f.get("url") in used]
+
+
+def _collect_strings(value: Any, into: set[str]) -> None:
+    if isinstance(value, str):
+        into.add(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect_strings(item, into)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect_strings(item, into)

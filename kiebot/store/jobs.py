@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kiebot.store import wallet
+from kiebot.store import free_tries, wallet
 from kiebot.store.db import dialect_insert
 from kiebot.store.models import (
     ACTIVE_STATES,
@@ -305,7 +305,7 @@ async def finish_job(session: AsyncSession, job: Job, *, charged: int, key_suffi
 
 
 async def fail_job(session: AsyncSession, job: Job, *, error_code: str, error_detail: str | None = None) -> bool:
-    """FAILED + release of the whole price, one transaction.
+    """FAILED + release of the whole price (or the free try given back), one transaction.
 
     Idempotent: False (nothing changes) when the job is already done or failed. Ledger key `release:<job_id>`.
     """
@@ -327,6 +327,7 @@ async def fail_job(session: AsyncSession, job: Job, *, error_code: str, error_de
         return False
     if job.price > 0:
         await wallet.release(session, job.user_id, job.id, job.price, f"release:{job.id}")
+    await free_tries.give_back(session, job)  # a failed free run gives its daily try back
     await _refresh_loaded(session, job.id)
     return True
 

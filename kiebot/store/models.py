@@ -1,7 +1,7 @@
 """Database tables. Money is integers in the bot's own unit; KIE credits are decimal strings."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -74,16 +75,25 @@ class User(Base):
     balance: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # spendable
     held: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # reserved for running jobs
     blocked_bot: Mapped[bool] = mapped_column(default=False, server_default=false())
+    banned: Mapped[bool] = mapped_column(default=False, server_default=false())  # may not pay or use the bot
+    # The user's last ledger row when they were told their balance ran low (None: never told); see services.balance.
+    low_balance_ledger_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class LedgerKind(StrEnum):
     BONUS = "bonus"  # welcome bonus
     GRANT = "grant"  # admin /grant
-    TOPUP = "topup"  # payments (later)
+    TOPUP = "topup"  # a Telegram Stars payment (key: topup:<charge id>)
     HOLD = "hold"  # balance -> held on confirm
     CHARGE = "charge"  # held -> spent on delivery
     RELEASE = "release"  # held -> balance on failure or when the actual price is lower
+    REFUND = "refund"  # a refunded Stars payment taken back from the balance
+    REFUND_UNDO = "refund_undo"  # a refund Telegram refused: the amount taken back is returned
+    PROMO = "promo"  # a promo code redeemed (key: promo:<CODE>:<user id>)
+    FREE = "free"  # a free try used by a job (no money moves; note: the UTC day)
+    FREE_BACK = "free_back"  # a failed free run gives its try back (no money moves)
+    REFERRAL = "referral"  # referral bonus, to the invited user and to the one who invited them
 
 
 class LedgerEntry(Base):
@@ -129,7 +139,8 @@ class Job(Base):
     # Input files: [{"field", "url", "file_id", "kind", "uploaded_at", "seconds", "width", "height"}]
     files: Mapped[list[Any]] = mapped_column(JSON, default=list)
     confirm_key: Mapped[str] = mapped_column(String(64), unique=True)  # one job per confirmation screen
-    price: Mapped[int] = mapped_column(BigInteger)  # user units held at confirm
+    price: Mapped[int] = mapped_column(BigInteger)  # user units held at confirm (0 for a free try)
+    free_try: Mapped[bool] = mapped_column(default=False, server_default=false())  # started with a daily free try
     credits: Mapped[str] = mapped_column(String(32))  # KIE credits quoted (decimal string)
     charged: Mapped[int | None] = mapped_column(BigInteger)  # user units finally charged
     state: Mapped[str] = mapped_column(String(16), default=JobState.WAITING, index=True)
@@ -181,3 +192,83 @@ class DisabledModel(Base):
     model_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     reason: Mapped[str] = mapped_column(String(255))
     disabled_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class PaymentState(StrEnum):
+    PAID = "paid"  # credited
+    REFUNDING = "refunding"  # an admin refund took the amount back and asked Telegram; outcome not known yet
+    REFUNDED = "refunded"
+
+
+class Payment(Base):
+    """A Telegram Stars payment: credited once per `charge_id` (telegram_payment_charge_id)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("stars > 0", name="stars_positive"),
+        CheckConstraint("credits >= 0", name="credits_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    charge_id: Mapped[str] = mapped_column(String(255), unique=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    stars: Mapped[int] = mapped_column(BigInteger)  # total_amount in XTR
+    credits: Mapped[int] = mapped_column(BigInteger)  # bot units credited
+    payload: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16))  # "bot" (successful_payment) | "reconcile" (getStarTransactions)
+    state: Mapped[str] = mapped_column(String(16), default=PaymentState.PAID)
+    refund_attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refund_debited: Mapped[int | None] = mapped_column(BigInteger)  # taken back from the balance
+    refund_uncovered: Mapped[int | None] = mapped_column(BigInteger)  # refunded but no longer on the balance
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StarsSync(Base):
+    """How far reconciliation has read the bot's Star transactions (getStarTransactions offset)."""
+
+    __tablename__ = "stars_sync"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PromoCode(Base):
+    __tablename__ = "promo_codes"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("max_uses > 0", name="max_uses_positive"),
+        CheckConstraint("uses >= 0 AND uses <= max_uses", name="uses_within_max"),
+    )
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)  # upper case
+    amount: Mapped[int] = mapped_column(BigInteger)
+    max_uses: Mapped[int] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class FreeTries(Base):
+    """Free tries a user took on one UTC day (given back when a free run fails)."""
+
+    __tablename__ = "free_tries"
+    __table_args__ = (CheckConstraint("used >= 0", name="used_not_negative"),)
+
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Referral(Base):
+    """Who invited a user (set only when the user was brand new); rewarded once, on their first payment."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (CheckConstraint("user_id <> referrer_id", name="not_self"),)
+
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), primary_key=True, autoincrement=False)
+    referrer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    rewarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

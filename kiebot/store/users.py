@@ -60,3 +60,34 @@ async def set_blocked(session: AsyncSession, user_id: int, blocked: bool) -> Non
 async def get_language(session: AsyncSession, user_id: int) -> str | None:
     """The language the user chose with /language (None: not chosen, or not a user yet)."""
     return await session.scalar(select(User.language).where(User.id == user_id))
+
+
+async def set_banned(session: AsyncSession, user_id: int, banned: bool) -> bool:
+    """Ban (or unban) a user. False for an unknown user. Does not commit."""
+    stmt = update(User).where(User.id == user_id).values(banned=banned)
+    return (await session.execute(stmt.execution_options(synchronize_session=False))).rowcount == 1
+
+
+async def ensure_user(session: AsyncSession, user_id: int) -> None:
+    """A bare user row for someone known only from a payment (no welcome bonus, names left alone)."""
+    insert = dialect_insert(session)
+    stmt = (
+        insert(User)
+        .values(id=user_id, balance=0, held=0, blocked_bot=False)
+        .on_conflict_do_nothing(index_elements=[User.id])
+    )
+    await session.execute(stmt)
+
+
+async def low_balance_mark(session: AsyncSession, user_id: int) -> tuple[int, int | None] | None:
+    """(balance, ledger id of the last low-balance notice or None); None for an unknown user."""
+    stmt = select(User.balance, User.low_balance_ledger_id).where(User.id == user_id)
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else (int(row[0]), row[1])
+
+
+async def set_low_balance_mark(session: AsyncSession, user_id: int, *, was: int | None, now: int) -> bool:
+    """Record a low-balance notice at ledger row `now`, only if the mark is still `was` (one replica wins)."""
+    same = User.low_balance_ledger_id.is_(None) if was is None else User.low_balance_ledger_id == was
+    stmt = update(User).where(User.id == user_id, same).values(low_balance_ledger_id=now)
+    return (await session.execute(stmt.execution_options(synchronize_session=False))).rowcount == 1

@@ -14,6 +14,9 @@ Movements:
 - capture: held -= held_amount, balance += held_amount - actual (one CHARGE row; the user pays `actual`,
            the unused part of the hold goes back to the balance in the same row)
 - release: held -= amount, balance += amount                 (RELEASE)
+- debit:   balance -= amount                                 (REFUND; False when the balance is short)
+- debit_up_to: balance -= min(amount, balance)               (REFUND made outside the bot: never below zero)
+- record:  no money moves, the event is kept                 (FREE / FREE_BACK: a free try used or given back)
 """
 from __future__ import annotations
 
@@ -25,7 +28,11 @@ from sqlalchemy.orm.util import identity_key
 from kiebot.store.db import dialect_insert
 from kiebot.store.models import LedgerEntry, LedgerKind, User
 
-CREDIT_KINDS = frozenset({LedgerKind.BONUS, LedgerKind.GRANT, LedgerKind.TOPUP})
+CREDIT_KINDS = frozenset(
+    {LedgerKind.BONUS, LedgerKind.GRANT, LedgerKind.TOPUP, LedgerKind.PROMO, LedgerKind.REFERRAL, LedgerKind.REFUND_UNDO}
+)
+DEBIT_KINDS = frozenset({LedgerKind.REFUND})
+RECORD_KINDS = frozenset({LedgerKind.FREE, LedgerKind.FREE_BACK})
 
 
 class LedgerError(RuntimeError):
@@ -116,10 +123,10 @@ async def _refresh_user(session: AsyncSession, user_id: int) -> None:
 async def credit(
     session: AsyncSession, user_id: int, amount: int, kind: str, key: str, note: str | None = None
 ) -> bool:
-    """balance += amount. `kind`: bonus, grant or topup. False when `key` was used before."""
+    """balance += amount. `kind`: bonus, grant, topup, promo, referral or refund_undo. False when `key` was used
+    before."""
     _check_amount("amount", amount)
-    if kind not in CREDIT_KINDS:
-        raise ValueError(f"credit kind must be one of {sorted(CREDIT_KINDS)}, got {kind!r}")
+    _check_kind(kind, CREDIT_KINDS)
     return await _move(
         session, user_id=user_id, kind=kind, key=key, delta_balance=amount, delta_held=0, note=note
     )
@@ -181,7 +188,72 @@ async def release(session: AsyncSession, user_id: int, job_id: int | None, amoun
     )
 
 
+async def debit(
+    session: AsyncSession, user_id: int, amount: int, kind: str, key: str, note: str | None = None
+) -> bool:
+    """balance -= amount. False (nothing written) when the balance is short or `key` was used before."""
+    _check_amount("amount", amount)
+    _check_kind(kind, DEBIT_KINDS)
+    return await _move(
+        session, user_id=user_id, kind=kind, key=key, delta_balance=-amount, delta_held=0, note=note,
+        need_balance=amount, short_is_error=False,
+    )
+
+
+async def debit_up_to(
+    session: AsyncSession, user_id: int, amount: int, kind: str, key: str, note: str | None = None
+) -> int | None:
+    """balance -= min(amount, balance): what the balance still covers, never below zero (a row is written even
+    when nothing is left, so the event is on record). Returns the amount taken, None when `key` was used before.
+    The user row is locked (PostgreSQL; SQLite transactions are serial) so the amount read is the amount taken."""
+    _check_amount("amount", amount)
+    _check_kind(kind, DEBIT_KINDS)
+    locked = select(User.balance).where(User.id == user_id).with_for_update()
+    balance = (await session.execute(locked)).scalar_one_or_none()
+    if balance is None:
+        raise LedgerError(f"{kind} {key}: unknown user {user_id}")
+    taken = min(amount, int(balance))
+    written = await _move(
+        session, user_id=user_id, kind=kind, key=key, delta_balance=-taken, delta_held=0, note=note,
+        need_balance=taken,
+    )
+    return taken if written else None
+
+
+async def record(
+    session: AsyncSession, user_id: int, kind: str, key: str, job_id: int | None = None, note: str | None = None
+) -> bool:
+    """A ledger row that moves no money (a free try used or given back). False when `key` was used before."""
+    _check_kind(kind, RECORD_KINDS)
+    return await _move(
+        session, user_id=user_id, kind=kind, key=key, delta_balance=0, delta_held=0, job_id=job_id, note=note
+    )
+
+
+async def entry_exists(session: AsyncSession, key: str) -> bool:
+    return (await session.execute(select(LedgerEntry.id).where(LedgerEntry.key == key))).first() is not None
+
+
+def _check_kind(kind: str, allowed: frozenset[LedgerKind]) -> None:
+    if kind not in allowed:
+        raise ValueError(f"kind must be one of {sorted(allowed)}, got {kind!r}")
+
+
 async def get_balance(session: AsyncSession, user_id: int) -> tuple[int, int]:
     """(balance, held) read from the database; (0, 0) for an unknown user."""
     row = (await session.execute(select(User.balance, User.held).where(User.id == user_id))).one_or_none()
     return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+async def balance_moves_after(session: AsyncSession, user_id: int, after_id: int | None) -> list[tuple[int, int]]:
+    """(ledger id, delta_balance) of the user's rows after `after_id` (all rows for None), oldest first."""
+    stmt = select(LedgerEntry.id, LedgerEntry.delta_balance).where(LedgerEntry.user_id == user_id)
+    if after_id is not None:
+        stmt = stmt.where(LedgerEntry.id > after_id)
+    return [(int(r[0]), int(r[1])) for r in (await session.execute(stmt.order_by(LedgerEntry.id))).all()]
+
+
+async def entries(session: AsyncSession, user_id: int) -> list[LedgerEntry]:
+    """The user's ledger, oldest first."""
+    stmt = select(LedgerEntry).where(LedgerEntry.user_id == user_id).order_by(LedgerEntry.id)
+    return list((await session.execute(stmt)).scalars())

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from kiebot.kie.fakemedia import make_mp4, make_wav
+
 from .telegram_limits import utf16_len
 from .telegram_state import FakeMessage, PendingQuery, TelegramState, media_meta
 
@@ -107,16 +109,20 @@ class UserDriver:
         return await self._user_media(user, "document", data, caption, size,
                                       file_name=file_name, mime=mime)
 
-    async def send_video(self, user: FakeUser, data: bytes = b"\x00" * 1024, duration: int = 5, *,
+    async def send_video(self, user: FakeUser, data: bytes | None = None, duration: int = 5, *,
                          width: int = 640, height: int = 360, caption: str | None = None,
                          size: int | None = None) -> JSON:
+        """A real (tiny) MP4 of `duration` seconds unless `data` is given: the bot measures the bytes."""
+        data = make_mp4(width, height, duration) if data is None else data
         return await self._user_media(user, "video", data, caption, size, duration=duration,
                                       width=width, height=height, file_name="video.mp4", mime="video/mp4")
 
-    async def send_audio(self, user: FakeUser, data: bytes = b"\x00" * 1024, duration: int = 5, *,
+    async def send_audio(self, user: FakeUser, data: bytes | None = None, duration: int = 5, *,
                          caption: str | None = None, size: int | None = None) -> JSON:
+        """A real WAV of `duration` seconds unless `data` is given: the bot measures the bytes."""
+        data = make_wav(duration, rate=1000) if data is None else data
         return await self._user_media(user, "audio", data, caption, size, duration=duration,
-                                      file_name="audio.mp3", mime="audio/mpeg")
+                                      file_name="audio.wav", mime="audio/wav")
 
     async def send_voice(self, user: FakeUser, data: bytes = b"OggS" + b"\x00" * 1020,
                          duration: int = 3, *, size: int | None = None) -> JSON:

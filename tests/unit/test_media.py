@@ -34,7 +34,8 @@ async def test_ingest_uploads_the_telegram_file_and_remembers_it() -> None:
     kept = await media.ingest(incoming, "audio_url", download, uploads)
     assert uploads.sent == [(b"bytes of tg-file", "voice.ogg", "audio/ogg")]
     assert kept["url"] == "https://kie.example/new/1/voice.ogg" and kept["file_id"] == "tg-file"
-    assert kept["seconds"] == 7.5 and kept["field"] == "audio_url"
+    # The client's 7.5 s is not taken: these bytes tell no length, so it stays unknown (the highest price is held).
+    assert kept["seconds"] is None and kept["field"] == "audio_url"
 
 
 async def test_a_file_over_the_telegram_download_limit_is_refused_before_downloading() -> None:
