@@ -90,13 +90,13 @@ class Drive:
             "completed": self.completed, "failed": self.failed, "failures": dict(self.failures),
             "updates_sent": self.updates_sent, "wall_s": round(self.wall_s, 3),
             "journeys_per_s": round(self.completed / wall, 3), "updates_per_s": round(self.updates_sent / wall, 2),
-            "reaction_latency_s": _rounded(percentiles(self.reaction_s)),
-            "expected_answer_latency_s": _rounded(percentiles(self.expected_s)),
-            "confirm_to_result_s": _rounded(percentiles(self.result_s)),
+            "reaction_latency_s": rounded(percentiles(self.reaction_s)),
+            "expected_answer_latency_s": rounded(percentiles(self.expected_s)),
+            "confirm_to_result_s": rounded(percentiles(self.result_s)),
         }
 
 
-def _rounded(stats: dict[str, Any]) -> dict[str, Any]:
+def rounded(stats: dict[str, Any]) -> dict[str, Any]:
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in stats.items()}
 
 
@@ -118,6 +118,23 @@ class LogTally(logging.Handler):
     def reset(self) -> None:
         self.kie_requests.clear()
         self.problems.clear()
+
+
+def setup_logging(log_file: str | None) -> LogTally:
+    """Warnings and up counted (and written to `log_file` with tracebacks), the KIE emulator's request log counted."""
+    tally = LogTally()
+    root = logging.getLogger()
+    root.setLevel(logging.WARNING)
+    root.addHandler(tally)
+    if log_file:
+        to_file = logging.FileHandler(log_file, mode="w")
+        to_file.setLevel(logging.WARNING)
+        to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(to_file)
+    emulator_log = logging.getLogger("kiebot.kie.emulator")
+    emulator_log.setLevel(logging.INFO)  # its request log is how KIE calls are counted
+    logging.getLogger("aiogram").setLevel(logging.ERROR)  # "Failed to fetch updates" while stopping, etc.
+    return tally
 
 
 # --------------------------------------------------------------------------- user side
@@ -218,8 +235,17 @@ class RetryAfter(BaseRequestMiddleware):
         raise AssertionError("unreachable")
 
 
-async def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
-    async with FakeTelegram(token=TOKEN, flood=FloodLimits()) as tg:
+@dataclass
+class EchoBot:
+    tg: FakeTelegram
+    dispatcher: Dispatcher
+    retry: RetryAfter
+
+
+@contextlib.asynccontextmanager
+async def echo_bot(flood: FloodLimits) -> AsyncIterator[EchoBot]:
+    """A bare aiogram `Dispatcher` with one handler (`message.answer(text)`) polling its own `FakeTelegram`."""
+    async with FakeTelegram(token=TOKEN, flood=flood) as tg:
         session = AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url))
         retry = RetryAfter()
         session.middleware(retry)
@@ -233,14 +259,20 @@ async def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
         polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=True))
         try:
             await tg.wait_for(lambda: bool(tg.calls("getUpdates")), timeout=10)
-            since = len(tg.calls())
-            users = make_users(args.users, 7_000_000)
-            drive = await drive_users(tg, users, args.rounds, args.ramp, args.deadline, echo_journey)
-            by_method, errors = telegram_calls(tg, since)
+            yield EchoBot(tg, dp, retry)
         finally:
             with contextlib.suppress(RuntimeError):
                 await dp.stop_polling()
             await asyncio.wait_for(polling, timeout=30)
+
+
+async def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
+    async with echo_bot(FloodLimits()) as echo:
+        tg, retry = echo.tg, echo.retry
+        since = len(tg.calls())
+        users = make_users(args.users, 7_000_000)
+        drive = await drive_users(tg, users, args.rounds, args.ramp, args.deadline, echo_journey)
+        by_method, errors = telegram_calls(tg, since)
     result = drive.summary()
     result.update(telegram_calls={k: v for k, v in sorted(by_method.items())},
                   telegram_errors=dict(errors), telegram_429=tg.count_429, retries_after_429=retry.retries)
@@ -299,8 +331,8 @@ async def job_timings(app: Any) -> dict[str, Any]:
         if submitted and finished:
             running.append((finished - submitted).total_seconds())
     return {"jobs": len(jobs), "states": dict(states),
-            "created_to_submitted_s": _rounded(percentiles(queued)),
-            "submitted_to_finished_s": _rounded(percentiles(running))}
+            "created_to_submitted_s": rounded(percentiles(queued)),
+            "submitted_to_finished_s": rounded(percentiles(running))}
 
 
 async def run_kiebot(args: argparse.Namespace, tally: LogTally) -> dict[str, Any]:
@@ -351,30 +383,28 @@ class Probes:
         self.step_s: list[float] = []
 
     def summary(self) -> dict[str, Any]:
-        return {"update_handling_s": _rounded(percentiles(self.update_s)),
-                "job_step_s": _rounded(percentiles(self.step_s))}
+        return {"update_handling_s": rounded(percentiles(self.update_s)),
+                "job_step_s": rounded(percentiles(self.step_s))}
+
+
+def timed(owner: Any, name: str, into: list[float]) -> None:
+    """Wrap the instance attribute `owner.<name>` (a coroutine function): each call's duration goes to `into`."""
+    inner = getattr(owner, name)
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await inner(*args, **kwargs)
+        finally:
+            into.append(time.perf_counter() - started)
+
+    setattr(owner, name, wrapper)
 
 
 def instrument(app: Any) -> Probes:
     probes = Probes()
-    feed, advance = app.dispatcher.feed_update, app.engine.advance
-
-    async def timed_feed(*a: Any, **kw: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return await feed(*a, **kw)
-        finally:
-            probes.update_s.append(time.perf_counter() - started)
-
-    async def timed_advance(job: Any) -> None:
-        started = time.perf_counter()
-        try:
-            await advance(job)
-        finally:
-            probes.step_s.append(time.perf_counter() - started)
-
-    app.dispatcher.feed_update = timed_feed
-    app.engine.advance = timed_advance
+    timed(app.dispatcher, "feed_update", probes.update_s)
+    timed(app.engine, "advance", probes.step_s)
     return probes
 
 
@@ -497,18 +527,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    tally = LogTally()
-    root = logging.getLogger()
-    root.setLevel(logging.WARNING)
-    root.addHandler(tally)
-    if args.log_file:
-        to_file = logging.FileHandler(args.log_file, mode="w")
-        to_file.setLevel(logging.WARNING)
-        to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(to_file)
-    emulator_log = logging.getLogger("kiebot.kie.emulator")
-    emulator_log.setLevel(logging.INFO)  # its request log is how KIE calls are counted
-    logging.getLogger("aiogram").setLevel(logging.ERROR)  # "Failed to fetch updates" while stopping, etc.
+    tally = setup_logging(args.log_file)
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "users": args.users,
         "rounds": args.rounds, "python": sys.version.split()[0], "cpus": os.cpu_count(),

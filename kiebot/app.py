@@ -17,6 +17,7 @@ from kiebot.bot.deps import AppServices
 from kiebot.bot.factory import create_bot, create_dispatcher, register_commands
 from kiebot.bot.i18n import Translator
 from kiebot.bot.notifier import TelegramNotifier
+from kiebot.bot.stars import TelegramStars
 from kiebot.cache import Cache, MemoryStore, RedisStore
 from kiebot.catalog import Catalog
 from kiebot.config import Settings
@@ -27,6 +28,7 @@ from kiebot.services.answers import InputFiles
 from kiebot.services.free import FreePolicy
 from kiebot.services.generation import GenerationService
 from kiebot.services.history import HistoryService
+from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
 from kiebot.store import db
 from kiebot.store.fsm import SqlStorage
@@ -67,6 +69,7 @@ class App:
             generation=GenerationService(self.db, settings.price_markup, settings.max_active_per_user,
                                          FreePolicy.of(settings.free_daily, settings.free_models)),
             inputs=InputFiles(self.kie),
+            money=MoneyService.of(self.db, settings, self.catalog),
         )
         self.bot: Bot = create_bot(settings)
         self.dispatcher: Dispatcher = create_dispatcher(
@@ -88,6 +91,7 @@ class App:
         except Exception as exc:  # a menu we could not set must not keep the bot down
             log.warning("could not register the command menu: %s", type(exc).__name__)
         worker = asyncio.create_task(self.engine.run(self.stop_event), name="job-worker")
+        reconciler = asyncio.create_task(self._reconcile_payments(), name="stars-reconciliation")
         try:
             await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False,
                                                 allowed_updates=self.dispatcher.resolve_used_update_types())
@@ -95,7 +99,22 @@ class App:
             self.stop_event.set()
             await self._finish_handlers()
             await worker
+            await reconciler
             await self.close()
+
+    async def _reconcile_payments(self) -> None:
+        """At start-up and every RECONCILE_SECONDS: payments Telegram has and the ledger misses are credited, refunds
+        made outside the bot are debited (`services.stars.reconcile`)."""
+        while not self.stop_event.is_set():
+            try:
+                report = await self.services.money.reconcile(TelegramStars(self.bot))
+                if report.credited or report.refunds:
+                    log.warning("reconciliation: %d missed payment(s) credited, %d outside refund(s) booked",
+                                len(report.credited), len(report.refunds))
+            except Exception as exc:  # Telegram or the database unreachable: try again next time
+                log.warning("reconciliation failed: %s", type(exc).__name__)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=self.settings.reconcile_seconds)
 
     async def _finish_handlers(self, timeout: float = 30.0) -> None:
         """Let updates already being handled finish (aiogram stops polling without waiting for them)."""

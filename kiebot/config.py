@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     free_models: Annotated[tuple[str, ...], NoDecode] = ()
     # 💎 to both the invited user and the one who invited them, on the invited user's first payment.
     referral_bonus: int = Field(default=50, ge=0)
+    # How often Telegram's Star transactions are compared with the ledger (also once at start-up), in seconds.
+    reconcile_seconds: float = Field(default=3600.0, gt=0)
 
     @field_validator("bot_token", "kie_api_key", "catalog_path", "public_url", "redis_url", "low_balance_threshold", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ class MenuAction(StrEnum):
     CATEGORIES = "cats"
     BALANCE = "balance"
     HISTORY = "history"
+    TOPUP = "topup"
     LANGUAGE = "language"
     HELP = "help"
 
@@ -88,6 +89,12 @@ class HistoryCB(CallbackData, prefix="h"):
 
 class HistoryPageCB(CallbackData, prefix="hp"):
     page: int
+
+
+class TopupCB(CallbackData, prefix="tu"):
+    """Buy the package of `stars` Stars (the invoice names the package it was shown for)."""
+
+    stars: int
 
 
 class LanguageCB(CallbackData, prefix="lang"):

@@ -15,6 +15,7 @@ from kiebot.services.account import AccountService
 from kiebot.services.answers import InputFiles
 from kiebot.services.generation import GenerationService
 from kiebot.services.history import HistoryService
+from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
 
 
@@ -27,6 +28,7 @@ class AppServices:
     history: HistoryService
     generation: GenerationService
     inputs: InputFiles
+    money: MoneyService
 
     @property
     def base_catalog(self) -> Catalog:

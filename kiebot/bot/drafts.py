@@ -16,6 +16,7 @@ from kiebot.bot.screens import wizard as wizard_screens
 from kiebot.catalog import Catalog, ModelSpec
 from kiebot.services.account import AccountService, Profile
 from kiebot.services.generation import GenerationService
+from kiebot.services.money import MoneyService
 from kiebot.services.wizard import Draft
 
 
@@ -33,6 +34,7 @@ class Forms:
     user: Profile
     accounts: AccountService
     generation: GenerationService
+    money: MoneyService
 
     def open(self, draft: Draft, model: ModelSpec) -> OpenForm:
         return OpenForm(self, draft, model)
@@ -64,7 +66,9 @@ class OpenForm:
             return wizard_screens.step_screen(self.tr, self.lang, self.model, self.draft, page)
         price = self.forms.generation.price(self.model, self.draft)
         balance = (await self.forms.accounts.get(self.forms.user.id)).balance
-        return wizard_screens.confirm_screen(self.tr, self.lang, self.model, self.draft, price, balance, page)
+        free_left = await self.forms.money.free_left(self.forms.user.id, self.model.id)
+        return wizard_screens.confirm_screen(self.tr, self.lang, self.model, self.draft, price, balance, page,
+                                             free_left=free_left)
 
     async def save(self) -> None:
         await self.state.set_state(Wizard.form)

@@ -40,7 +40,8 @@ class UserMiddleware(BaseMiddleware):
         tr = services.translator.bind(lang)
         data.update(user=user, lang=lang, tr=tr, is_admin=tg_user.id in self.admin_ids)
         if "state" in data:
-            data["forms"] = Forms(data["state"], tr, lang, user, services.accounts, services.generation)
+            data["forms"] = Forms(data["state"], tr, lang, user, services.accounts, services.generation,
+                                  services.money)
         return await handler(event, data)
 
 

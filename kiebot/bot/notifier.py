@@ -34,7 +34,6 @@ from kiebot.config import Settings
 from kiebot.engine.ports import RecipientGone
 from kiebot.services.account import AccountService
 from kiebot.store import jobs as job_repo
-from kiebot.store import users
 from kiebot.store.db import Database
 from kiebot.store.models import Job, JobState
 
@@ -73,13 +72,15 @@ class TelegramNotifier:
         job.status_text, job.status_message_id = text, message_id
 
     async def _status_text(self, job: Job) -> str:
-        ahead = None
+        ahead = balance = None
         if job.state == JobState.WAITING:
             async with self.reader() as session:
                 if await job_repo.count_active(session, job.user_id) >= self.settings.max_active_per_user:
                     ahead = await job_repo.position_in_line(session, job)
+        elif job.state in (JobState.DONE, JobState.FAILED):  # settled: say what the balance is now
+            balance = (await self.accounts.get(job.user_id)).balance
         tr = self.translator.bind(job.language)
-        return status_text(tr, job.language, job_status(job, ahead), self.catalog.get(job.model_id))
+        return status_text(tr, job.language, job_status(job, ahead, balance), self.catalog.get(job.model_id))
 
     async def _edit_slot(self, chat_id: int, final: bool) -> bool:
         """At most one progress edit per STATUS_EDIT_INTERVAL per chat. A final state is always shown
@@ -175,9 +176,8 @@ class TelegramNotifier:
 
     async def alert_operators(self, alert: str, **params: Any) -> None:
         log.error("operator alert: %s %s", alert, params)
-        async with self.reader() as session:
-            languages = {admin_id: await users.get_language(session, admin_id) for admin_id in self.settings.admin_ids}
-        for admin_id, chosen in languages.items():
+        for admin_id in self.settings.admin_ids:
+            chosen = await self.accounts.language_of(admin_id)
             text = self.translator.get(chosen or self.translator.default_language, alert, **params)
             try:
                 await self.bot.send_message(admin_id, html.escape(text))
@@ -188,9 +188,9 @@ class TelegramNotifier:
         await self.accounts.mark_blocked(user_id)
 
 
-def job_status(job: Job, ahead: int | None = None) -> JobStatus:
+def job_status(job: Job, ahead: int | None = None, balance: int | None = None) -> JobStatus:
     return JobStatus(job.id, job.model_id, str(job.state), job.price, job.charged, job.kie_state, job.progress,
-                     job.error_code, ahead)
+                     job.error_code, ahead, bool(job.free_try), balance)
 
 
 def media_kind(model: ModelSpec | None, url: str) -> str:

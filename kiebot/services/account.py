@@ -75,6 +75,11 @@ class AccountService:
             user = await users.get_user(session, user_id)
             return Account.of(user) if user is not None else Account(user_id, 0, 0)
 
+    async def language_of(self, user_id: int) -> str | None:
+        """The language the user chose with /language (None: not chosen, or not a user)."""
+        async with self.db.read() as session:
+            return await users.get_language(session, user_id)
+
     async def set_language(self, user_id: int, language: str) -> None:
         async with self.db.write.begin() as session:
             await users.set_language(session, user_id, language)

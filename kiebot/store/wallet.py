@@ -257,3 +257,9 @@ async def entries(session: AsyncSession, user_id: int) -> list[LedgerEntry]:
     """The user's ledger, oldest first."""
     stmt = select(LedgerEntry).where(LedgerEntry.user_id == user_id).order_by(LedgerEntry.id)
     return list((await session.execute(stmt)).scalars())
+
+
+async def latest_entries(session: AsyncSession, user_id: int, limit: int) -> list[LedgerEntry]:
+    """The user's `limit` latest ledger rows, newest first."""
+    stmt = select(LedgerEntry).where(LedgerEntry.user_id == user_id).order_by(LedgerEntry.id.desc()).limit(limit)
+    return list((await session.execute(stmt)).scalars())

@@ -98,8 +98,13 @@ class FakeTelegram(UserDriver):
 
     @property
     def charges(self) -> dict[str, JSON]:
-        """Stars payments by telegram_payment_charge_id (with "user_id" and "refunded")."""
+        """Payments by telegram_payment_charge_id (with "user_id", "user", "date" and "refunded")."""
         return self.state.charges
+
+    @property
+    def star_transactions(self) -> list[JSON]:
+        """The bot's Star transactions as getStarTransactions lists them (oldest first)."""
+        return list(self.state.star_transactions)
 
     @property
     def count_429(self) -> int:

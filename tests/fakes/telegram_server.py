@@ -131,7 +131,7 @@ _METHODS = ("get_me", "get_updates", "delete_webhook", "set_webhook", "get_webho
             "get_my_commands", "delete_my_commands", "send_message", "edit_message_text", "edit_message_caption",
             "edit_message_reply_markup", "delete_message", "answer_callback_query", "send_chat_action",
             "send_media_group", "get_file", "copy_message", "send_invoice", "create_invoice_link",
-            "answer_pre_checkout_query", "refund_star_payment")
+            "answer_pre_checkout_query", "refund_star_payment", "get_star_transactions")
 
 
 class BotApiServer:
@@ -602,10 +602,13 @@ class BotApiServer:
         return True
 
     async def _refund_star_payment(self, p: _Params) -> bool:
-        charge = self.state.charges.get(p.text("telegram_payment_charge_id") or "")
-        if charge is None or charge["user_id"] != p.integer("user_id"):
-            raise bad_request("CHARGE_NOT_FOUND")
-        if charge["refunded"]:
-            raise bad_request("CHARGE_ALREADY_REFUNDED")
-        charge["refunded"] = True
+        charge = self.state.star_charge(p.text("telegram_payment_charge_id") or "", p.integer("user_id"))
+        self.state.refund_charge(charge)
         return True
+
+    async def _get_star_transactions(self, p: _Params) -> JSON:
+        """Oldest first, as the Bot API documents (and the Bot API server asks for ascending order); ``offset``
+        skips that many; out-of-range values are clamped like the Bot API server does."""
+        offset = max(p.integer("offset", 0) or 0, 0)
+        limit = min(max(p.integer("limit", 100) or 0, 1), 100)
+        return {"transactions": self.state.star_transactions[offset:offset + limit]}

@@ -24,6 +24,7 @@ from .telegram_limits import ApiError, bad_request
 
 T = TypeVar("T")
 JSON = dict[str, Any]
+STARS = "XTR"
 
 _FOLDERS = {"photo": "photos", "video": "videos", "audio": "music", "voice": "voice",
             "document": "documents", "animation": "animations", "sticker": "stickers"}
@@ -207,7 +208,8 @@ class TelegramState:
         self.queries: dict[str, PendingQuery] = {}
         self.callback_answers: dict[str, JSON] = {}
         self.pre_checkouts: dict[str, PendingQuery] = {}
-        self.charges: dict[str, JSON] = {}  # telegram_payment_charge_id → payment (+ "refunded")
+        self.charges: dict[str, JSON] = {}  # telegram_payment_charge_id → payment (+ "user_id", "user", "date", "refunded")
+        self.star_transactions: list[JSON] = []  # the bot's Star transactions, oldest first
         # files
         self.files: dict[str, StoredFile] = {}
         self.files_by_path: dict[str, StoredFile] = {}
@@ -337,6 +339,51 @@ class TelegramState:
         if message.edit_date:
             data["edit_date"] = message.edit_date
         return data
+
+    # ----------------------------------------------------------------- Stars payments
+
+    def record_charge(self, user: JSON, payment: JSON) -> JSON:
+        """A payment Telegram has taken; a Stars one also becomes an incoming Star transaction."""
+        charge_id = payment["telegram_payment_charge_id"]
+        charge = self.charges[charge_id] = {**payment, "user_id": user["id"], "user": user, "refunded": False,
+                                            "date": int(time.time())}
+        if payment["currency"] == STARS:
+            self.star_transactions.append({
+                "id": charge_id, "amount": payment["total_amount"], "date": charge["date"],
+                "source": {"type": "user", "transaction_type": "invoice_payment", "user": user,
+                           "invoice_payload": payment["invoice_payload"]}})
+        self.touch()
+        return charge
+
+    def star_charge(self, charge_id: str, user_id: int | None) -> JSON:
+        """The Stars charge ``charge_id`` of ``user_id``, as ``refundStarPayment`` finds it, or Telegram's error."""
+        if not charge_id:
+            raise bad_request('Parameter "telegram_payment_charge_id" is required')
+        charge = self.charges.get(charge_id)
+        if charge is None or charge["currency"] != STARS or charge["user_id"] != user_id:
+            raise bad_request("CHARGE_NOT_FOUND")
+        if charge["refunded"]:
+            raise bad_request("CHARGE_ALREADY_REFUNDED")
+        return charge
+
+    def refund_charge(self, charge: JSON) -> JSON:
+        """Refund a Stars charge, by the bot or outside it: the outgoing Star transaction, and the
+        ``refunded_payment`` service message the bot receives in the user's chat (Telegram sends it for every
+        refund, the bot's own included). Returns that message."""
+        charge_id, user_id = charge["telegram_payment_charge_id"], charge["user_id"]
+        charge["refunded"] = True
+        now = int(time.time())
+        user = charge.get("user") or {"id": user_id, "is_bot": False, "first_name": "User"}
+        self.star_transactions.append({
+            "id": charge_id, "amount": charge["total_amount"], "date": now,
+            "receiver": {"type": "user", "transaction_type": "invoice_payment", "user": user}})
+        message = {"message_id": self.allocate_message_id(user_id), "date": now,
+                   "chat": self.chat_object(user_id), "from": self.bot_user,
+                   "refunded_payment": {"currency": STARS, "total_amount": charge["total_amount"],
+                                        "invoice_payload": charge["invoice_payload"],
+                                        "telegram_payment_charge_id": charge_id}}
+        self.queue_update("message", message)
+        return message
 
     # ----------------------------------------------------------------- recipients and flood accounting
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 from kiebot.kie.fakemedia import make_mp4, make_wav
 
 from .telegram_limits import utf16_len
-from .telegram_state import FakeMessage, PendingQuery, TelegramState, media_meta
+from .telegram_state import STARS, FakeMessage, PendingQuery, TelegramState, media_meta
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -59,14 +59,18 @@ class UserDriver:
 
     # ----------------------------------------------------------------- messages from the user
 
-    def _user_message(self, user: FakeUser, **content: Any) -> JSON:
+    def _user_message(self, user: FakeUser, *, deliver: bool = True, **content: Any) -> JSON:
+        """A message from the user; ``deliver=False``: it exists, but the bot never gets the update."""
         self.state.chats[user.id] = user.as_chat()
         message_id = self.state.allocate_message_id(user.id)
         self.state.user_messages.add((user.id, message_id))
         self._last_action[user.id] = self.state.cursor
         message = {"message_id": message_id, "date": int(time.time()), "chat": user.as_chat(),
                    "from": user.as_user(), **content}
-        self.state.queue_update("message", message)
+        if deliver:
+            self.state.queue_update("message", message)
+        else:
+            self.state.touch()
         return message
 
     async def send_text(self, user: FakeUser, text: str, *, entities: list[JSON] | None = None) -> JSON:
@@ -186,13 +190,17 @@ class UserDriver:
     # ----------------------------------------------------------------- payments
 
     async def pay(self, user: FakeUser, invoice: FakeMessage | None = None, *,
-                  timeout: float = 10.0, deliver_twice: bool = False) -> str | None:
+                  timeout: float = 10.0, deliver_twice: bool = False, lost: bool = False) -> str | None:
         """The user pays an invoice (default: the latest in their chat).
 
         Queues a pre_checkout_query, waits for the bot's answer, then (if ok) the
-        successful_payment message; ``deliver_twice`` repeats it as Telegram may.
+        successful_payment message; ``deliver_twice`` repeats it as Telegram may. ``lost``: the payment goes
+        through (the charge exists, and a Stars one is in getStarTransactions) but the successful_payment update
+        never reaches the bot, as when it crashed after confirming the update.
         Returns the telegram_payment_charge_id, or None if the bot declined.
         """
+        if lost and deliver_twice:
+            raise ValueError("a lost payment is delivered no times, not twice")
         invoice = invoice or next((m for m in reversed(self.state.messages(user.id)) if m.invoice), None)
         if invoice is None or invoice.invoice is None:
             raise AssertionError(f"no invoice in chat {user.id}")
@@ -208,18 +216,29 @@ class UserDriver:
             raise AssertionError(f"pre_checkout_query not answered within {timeout}s") from None
         if not (query.answer or {}).get("ok"):
             return None
-        return self._successful_payment(user, details, deliver_twice)
+        return self._successful_payment(user, details, deliver_twice, lost=lost)
 
-    def _successful_payment(self, user: FakeUser, details: JSON, deliver_twice: bool) -> str:
+    def _successful_payment(self, user: FakeUser, details: JSON, deliver_twice: bool, *,
+                            lost: bool = False) -> str:
         charge_id = f"stxFake{secrets.token_hex(12)}"
         payment = {"currency": details["currency"], "total_amount": details["total_amount"],
                    "invoice_payload": details["payload"], "telegram_payment_charge_id": charge_id,
                    "provider_payment_charge_id": ""}
-        self.state.charges[charge_id] = {**payment, "user_id": user.id, "refunded": False}
-        message = self._user_message(user, successful_payment=payment)
+        self.state.record_charge(user.as_user(), payment)
+        message = self._user_message(user, deliver=not lost, successful_payment=payment)
         if deliver_twice:
             self.state.queue_update("message", message)
         return charge_id
+
+    async def refund_outside(self, user: FakeUser, charge_id: str) -> JSON:
+        """A refund made outside the bot (e.g. by Telegram support): the charge is refunded, an outgoing Star
+        transaction is added and the bot gets a ``refunded_payment`` message in the user's chat (returned)."""
+        charge = self.state.charges.get(charge_id)
+        if charge is None or charge["user_id"] != user.id or charge["currency"] != STARS:
+            raise AssertionError(f"no Stars charge {charge_id!r} of user {user.id}")
+        if charge["refunded"]:
+            raise AssertionError(f"charge {charge_id!r} is already refunded")
+        return self.state.refund_charge(charge)
 
     # ----------------------------------------------------------------- waits
 

@@ -26,6 +26,8 @@ from aiogram.types import (
     LabeledPrice,
     Message,
     PreCheckoutQuery,
+    TransactionPartnerUser,
+    Update,
 )
 from aiohttp import ClientSession, web
 
@@ -315,3 +317,121 @@ async def test_stars_payment_flow(tg: FakeTelegram, bot: Bot) -> None:
         await bot.refund_star_payment(ALICE.id, charge_id)
     await dp.stop_polling()
     await asyncio.wait_for(task, 5)
+
+
+# --------------------------------------------------------------------------- Star transactions and refunds
+
+BOB = FakeUser(id=1002, first_name="Bob")
+
+
+async def take_updates(bot: Bot, timeout: int = 0) -> list[Update]:
+    """The pending updates, confirmed at once (as a bot that handled them)."""
+    updates = await bot.get_updates(timeout=timeout)
+    if updates:
+        await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0)
+    return updates
+
+
+async def buy(tg: FakeTelegram, bot: Bot, user: FakeUser, stars: int, payload: str, *, lost: bool = False) -> str:
+    """Send a Stars invoice, let ``user`` pay it, approve the pre-checkout; returns the charge id.
+
+    The updates up to the pre-checkout query are confirmed: what the payment delivers stays pending.
+    """
+    await bot.send_invoice(user.id, "Stars", "Top up", payload, currency="XTR",
+                           prices=[LabeledPrice(label=f"{stars} stars", amount=stars)])
+    payment = asyncio.create_task(tg.pay(user, lost=lost))
+    queries: list[PreCheckoutQuery] = []
+    while not queries:
+        queries = [u.pre_checkout_query for u in await take_updates(bot, timeout=5) if u.pre_checkout_query]
+    assert await bot.answer_pre_checkout_query(queries[0].id, ok=True)
+    charge_id = await asyncio.wait_for(payment, 5)
+    assert charge_id is not None
+    return charge_id
+
+
+async def test_star_transactions_oldest_first_with_offset_and_limit(tg: FakeTelegram, bot: Bot) -> None:
+    first = await buy(tg, bot, ALICE, 100, "topup:1")
+    second = await buy(tg, bot, BOB, 250, "topup:2")
+    third = await buy(tg, bot, ALICE, 500, "topup:3")
+    assert await bot.refund_star_payment(BOB.id, second)
+
+    listed = (await bot.get_star_transactions()).transactions
+    assert [(t.id, t.amount) for t in listed] == [(first, 100), (second, 250), (third, 500), (second, 250)]
+    incoming, refund = listed[1], listed[3]
+    assert isinstance(incoming.source, TransactionPartnerUser) and incoming.receiver is None
+    assert incoming.source.user.id == BOB.id and incoming.source.invoice_payload == "topup:2"
+    assert incoming.source.transaction_type == "invoice_payment"
+    assert isinstance(refund.receiver, TransactionPartnerUser) and refund.source is None
+    assert refund.receiver.user.id == BOB.id and refund.date >= incoming.date
+
+    page = (await bot.get_star_transactions(offset=1, limit=2)).transactions
+    assert [t.id for t in page] == [second, third]
+    assert (await bot.get_star_transactions(offset=4)).transactions == []
+    # the Bot API server clamps: limit to 1..100, offset to >= 0
+    assert [t.id for t in (await bot.get_star_transactions(limit=0)).transactions] == [first]
+    assert len((await bot.get_star_transactions(offset=-3, limit=500)).transactions) == 4
+
+
+async def test_lost_payment_is_charged_but_never_delivered(tg: FakeTelegram, bot: Bot) -> None:
+    charge_id = await buy(tg, bot, ALICE, 100, "topup:lost", lost=True)
+    assert tg.charges[charge_id]["user_id"] == ALICE.id and not tg.charges[charge_id]["refunded"]
+    assert await take_updates(bot) == []  # no successful_payment, ever
+    listed = (await bot.get_star_transactions()).transactions
+    assert [(t.id, t.amount) for t in listed] == [(charge_id, 100)]
+    assert isinstance(listed[0].source, TransactionPartnerUser)
+    assert listed[0].source.invoice_payload == "topup:lost"
+    # a refund of the lost payment works as for any other
+    assert await bot.refund_star_payment(ALICE.id, charge_id)
+    with pytest.raises(ValueError, match="lost"):
+        await tg.pay(ALICE, lost=True, deliver_twice=True)
+
+
+async def test_delivered_payment_arrives_once_as_successful_payment(tg: FakeTelegram, bot: Bot) -> None:
+    charge_id = await buy(tg, bot, ALICE, 100, "topup:ok")
+    updates = await take_updates(bot)
+    assert len(updates) == 1 and updates[0].message and updates[0].message.successful_payment
+    assert updates[0].message.successful_payment.telegram_payment_charge_id == charge_id
+
+
+async def test_refund_outside_the_bot(tg: FakeTelegram, bot: Bot) -> None:
+    charge_id = await buy(tg, bot, ALICE, 300, "topup:support")
+    await take_updates(bot)  # the successful_payment
+    sent = await tg.refund_outside(ALICE, charge_id)
+
+    updates = await take_updates(bot)
+    assert [u.message.message_id for u in updates if u.message] == [sent["message_id"]]
+    message = updates[0].message
+    assert message is not None and message.chat.id == ALICE.id and message.refunded_payment
+    refunded = message.refunded_payment
+    assert (refunded.currency, refunded.total_amount, refunded.invoice_payload,
+            refunded.telegram_payment_charge_id) == ("XTR", 300, "topup:support", charge_id)
+    assert tg.charges[charge_id]["refunded"]
+    listed = (await bot.get_star_transactions()).transactions
+    assert [t.id for t in listed] == [charge_id, charge_id]
+    assert isinstance(listed[1].receiver, TransactionPartnerUser) and listed[1].receiver.user.id == ALICE.id
+
+    with pytest.raises(TelegramBadRequest, match="CHARGE_ALREADY_REFUNDED"):
+        await bot.refund_star_payment(ALICE.id, charge_id)
+    with pytest.raises(AssertionError, match="already refunded"):
+        await tg.refund_outside(ALICE, charge_id)
+    with pytest.raises(AssertionError, match="no Stars charge"):
+        await tg.refund_outside(BOB, charge_id)
+
+
+async def test_refund_star_payment_errors_and_notice(tg: FakeTelegram, bot: Bot) -> None:
+    charge_id = await buy(tg, bot, ALICE, 100, "topup:r")
+    await take_updates(bot)
+    with pytest.raises(TelegramBadRequest, match="CHARGE_NOT_FOUND"):
+        await bot.refund_star_payment(ALICE.id, "stxNoSuchCharge")
+    with pytest.raises(TelegramBadRequest, match="CHARGE_NOT_FOUND"):
+        await bot.refund_star_payment(BOB.id, charge_id)  # another user's charge
+    assert not tg.charges[charge_id]["refunded"] and len(tg.star_transactions) == 1
+
+    assert await bot.refund_star_payment(ALICE.id, charge_id)
+    assert [t.get("receiver", {}).get("user", {}).get("id") for t in tg.star_transactions] == [None, ALICE.id]
+    # Telegram tells the bot about its own refunds too, with the same refunded_payment message
+    notices = [u.message.refunded_payment for u in await take_updates(bot) if u.message]
+    assert [n.telegram_payment_charge_id for n in notices if n] == [charge_id]
+    with pytest.raises(TelegramBadRequest, match="CHARGE_ALREADY_REFUNDED"):
+        await bot.refund_star_payment(ALICE.id, charge_id)
+    assert len(tg.star_transactions) == 2 and await take_updates(bot) == []

@@ -40,6 +40,8 @@ class RecordingSession(BaseSession):
         if self._write_lock_taken():
             self.locked_during.append(type(method).__name__)
         name = type(method).__name__
+        if name == "GetMe":
+            return User(id=123456789, is_bot=True, first_name="KIE bot", username="kie_test_bot")
         if name in ("SendMessage", "EditMessageText"):
             chat_id = getattr(method, "chat_id", None) or 0
             return Message(message_id=getattr(method, "message_id", None) or next(self._ids),

@@ -16,7 +16,8 @@ SAMPLE = dict(balance=120, bonus=100, held=5, name="", model="", job=7, price=14
               required=2, number=1, min=1, max=10, count=3, chars=4100, media="image", value="", task="",
               category="", shortfall=20, after=86, ahead=1, bar="", percent=40, charged=14, reason="",
               state="", when=datetime(2026, 12, 3, 8, 5, tzinfo=UTC), user_id=5, amount=10, error="", pattern="", step=2, length=3,
-              seconds=70, options="")
+              seconds=70, options="", credits=220, stars=100, what="", link="", detail="", code="", charge="",
+              debited=50, uses=3, days=7, left=1)
 WORD = re.compile(r"[A-Za-z]{4,}")
 translator = Translator()
 

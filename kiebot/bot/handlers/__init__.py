@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from kiebot.bot.handlers import admin, answers, catalog, confirm, errors, fallback, history, menu, wizard
+from kiebot.bot.handlers import admin, answers, catalog, confirm, errors, fallback, history, menu, payments, wizard
 
 
 def build_routers() -> list[Router]:
-    modules = (errors, admin, menu, catalog, history, wizard, confirm, answers, fallback)  # fallback last
+    # payments before menu (its /start links) and before answers (a payment arrives while a form is open)
+    modules = (errors, admin, payments, menu, catalog, history, wizard, confirm, answers, fallback)  # fallback last
     return [module.router() for module in modules]

@@ -12,6 +12,8 @@ from kiebot.bot.i18n import Translate
 from kiebot.bot.screens import catalog as screens
 from kiebot.catalog import Catalog
 from kiebot.config import Settings
+from kiebot.services.account import Profile
+from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
 from kiebot.services.wizard import Draft
 
@@ -52,10 +54,12 @@ async def tasks(query: CallbackQuery, callback_data: CategoryCB, catalog: Catalo
 
 
 async def models(query: CallbackQuery, callback_data: CategoryCB, catalog: Catalog, offering: Offering,
-                 settings: Settings, tr: Translate, lang: str) -> None:
+                 money: MoneyService, settings: Settings, user: Profile, tr: Translate, lang: str) -> None:
     listed = await offering.models_in(catalog, callback_data.category, callback_data.task or None)
+    free = await money.free_today(user.id, [m.id for m in listed])
     await query.answer()
-    await ui.show(query, screens.models(tr, lang, catalog, listed, callback_data, settings.price_markup), edit=True)
+    screen = screens.models(tr, lang, catalog, listed, callback_data, settings.price_markup, free)
+    await ui.show(query, screen, edit=True)
 
 
 async def card(query: CallbackQuery, callback_data: ModelCB, catalog: Catalog, settings: Settings, tr: Translate,

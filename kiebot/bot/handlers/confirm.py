@@ -10,9 +10,11 @@ from kiebot.bot import ui
 from kiebot.bot.callbacks import ConfirmAction, ConfirmCB
 from kiebot.bot.drafts import FormFilter, OpenForm
 from kiebot.bot.screens import menu as menu_screens
+from kiebot.bot.screens import money as money_screens
 from kiebot.bot.screens import status as status_screens
 from kiebot.services.account import AccountService
 from kiebot.services.generation import GenerationService
+from kiebot.services.money import MoneyService
 
 log = logging.getLogger(__name__)
 ON_CONFIRMATION = FormFilter(at_confirmation=True)
@@ -26,7 +28,8 @@ def router() -> Router:
     return r
 
 
-async def go(query: CallbackQuery, form: OpenForm, generation: GenerationService, accounts: AccountService) -> None:
+async def go(query: CallbackQuery, form: OpenForm, generation: GenerationService, accounts: AccountService,
+             money: MoneyService) -> None:
     """Hold the price and queue the job; the confirmation message becomes the job's status message."""
     message = query.message
     if message is None:
@@ -38,7 +41,9 @@ async def go(query: CallbackQuery, form: OpenForm, generation: GenerationService
         await query.answer(form.tr("already-started"))
     elif result.shortfall:
         await query.answer()
-        await message.answer(form.tr("not-enough-balance", shortfall=result.shortfall, balance=(await accounts.get(form.forms.user.id)).balance))
+        balance_now = (await accounts.get(form.forms.user.id)).balance
+        offer = money_screens.shortfall(form.tr, result.shortfall, balance_now, money.package_for(result.shortfall))
+        await ui.show(message, offer, edit=False)
     elif result.started is None:
         log.error("cannot start %s: %s", form.model.id, "; ".join(result.invalid))
         await query.answer(form.tr("cannot-start"), show_alert=True)
@@ -49,6 +54,9 @@ async def go(query: CallbackQuery, form: OpenForm, generation: GenerationService
         status = status_screens.JobStatus(started.job_id, form.model.id, "waiting", started.price, ahead=started.ahead)
         text = status_screens.status_text(form.tr, form.lang, status, form.model)
         await ui.show(query, menu_screens.notice(text), edit=True)
+        if await money.low_balance_due(form.forms.user.id):
+            balance_now = (await accounts.get(form.forms.user.id)).balance
+            await message.answer(form.tr("low-balance", balance=balance_now))
 
 
 async def edit(query: CallbackQuery, callback_data: ConfirmCB, form: OpenForm) -> None:

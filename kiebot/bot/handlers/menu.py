@@ -22,11 +22,9 @@ def router() -> Router:
     r = Router(name="menu")
     r.message.register(on_start, CommandStart())
     r.message.register(on_help, Command("help"))
-    r.message.register(on_balance, Command("balance"))
     r.message.register(on_language, Command("language"))
     r.message.register(on_cancel, Command("cancel"))
     r.callback_query.register(home, MenuCB.filter(F.action == MenuAction.HOME))
-    r.callback_query.register(balance, MenuCB.filter(F.action == MenuAction.BALANCE))
     r.callback_query.register(help_, MenuCB.filter(F.action == MenuAction.HELP))
     r.callback_query.register(language, MenuCB.filter(F.action == MenuAction.LANGUAGE))
     r.callback_query.register(language_chosen, LanguageCB.filter(F.code.in_(LANGUAGES)))
@@ -52,10 +50,6 @@ async def on_help(message: Message, tr: Translate) -> None:
     await ui.show(message, screens.help_screen(tr, with_home=False), edit=False)
 
 
-async def on_balance(message: Message, accounts: AccountService, user: Profile, tr: Translate) -> None:
-    await ui.show(message, screens.balance(tr, await accounts.get(user.id), with_home=False), edit=False)
-
-
 async def on_language(message: Message, tr: Translate) -> None:
     await ui.show(message, screens.language(tr), edit=False)
 
@@ -72,12 +66,6 @@ async def home(query: CallbackQuery, accounts: AccountService, user: Profile, tr
     account = await accounts.get(user.id)
     await query.answer()
     await ui.show(query, screens.home(tr, account), edit=True)
-
-
-async def balance(query: CallbackQuery, accounts: AccountService, user: Profile, tr: Translate) -> None:
-    account = await accounts.get(user.id)
-    await query.answer()
-    await ui.show(query, screens.balance(tr, account, with_home=True), edit=True)
 
 
 async def help_(query: CallbackQuery, tr: Translate) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 
 from kiebot.bot.callbacks import CategoryCB, MenuAction, MenuCB, ModelAction, ModelCB
@@ -29,13 +29,16 @@ def tasks(tr: Translate, lang: str, catalog: Catalog, category: str) -> Screen:
 
 
 def models(tr: Translate, lang: str, catalog: Catalog, listed: Sequence[ModelSpec], where: CategoryCB,
-           markup: Decimal) -> Screen:
-    """One page of a task's models (`listed`, in the order to show), each with its lowest price."""
+           markup: Decimal, free: Collection[str] = ()) -> Screen:
+    """One page of a task's models (`listed`, in the order to show), each with its lowest price, or marked free
+    (`free`: the ids of the models the user can run free today)."""
     page = MODELS.clamp(where.page, len(listed))
     kb = []
     for model in MODELS.slice(listed, page):
         low, _ = pricing.price_range(model, markup)
-        kb.append([button(tr("model-button", name=model.name(lang), price=low), ModelCB(slug=model.slug, page=page))])
+        label = (tr("model-button-free", name=model.name(lang)) if model.id in free
+                 else tr("model-button", name=model.name(lang), price=low))
+        kb.append([button(label, ModelCB(slug=model.slug, page=page))])
     pager = MODELS.row(page, len(listed), lambda p: CategoryCB(category=where.category, task=where.task, page=p))
     if pager:
         kb.append(pager)

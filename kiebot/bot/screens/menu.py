@@ -21,13 +21,6 @@ def home_button(tr: Translate) -> list[list]:
     return [[button(tr("btn-home"), MenuCB(action=MenuAction.HOME))]]
 
 
-def balance(tr: Translate, account: Account, *, with_home: bool) -> Screen:
-    text = tr("balance", balance=account.balance)
-    if account.held:
-        text += "\n" + tr("balance-held", held=account.held)
-    return Screen.of(text, home_button(tr) if with_home else None)
-
-
 def help_screen(tr: Translate, *, with_home: bool) -> Screen:
     return Screen.of(tr("help"), home_button(tr) if with_home else None)
 

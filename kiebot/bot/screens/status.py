@@ -29,6 +29,8 @@ class JobStatus:
     progress: int | None = None
     error_code: str | None = None
     ahead: int | None = None  # waiting jobs of the user before this one, when the user is at their limit
+    free: bool = False  # run with a free try: nothing held, nothing charged
+    balance: int | None = None  # the user's balance once the job is settled, to say what remains
 
 
 def progress_bar(percent: int) -> str:
@@ -53,6 +55,9 @@ def status_text(tr: Translate, lang: str, job: JobStatus, model: ModelSpec | Non
     if job.state == "delivering":
         return tr("status-delivering", **common)
     if job.state == "done":
-        return tr("status-done", charged=job.charged or 0, **common)
-    reason = tr(FAILURE_TEXTS.get(job.error_code or "", "fail-generation"))
-    return tr("status-failed", reason=reason, price=job.price, **common)
+        text = tr("status-done-free", **common) if job.free else tr("status-done", charged=job.charged or 0, **common)
+    else:
+        reason = tr(FAILURE_TEXTS.get(job.error_code or "", "fail-generation"))
+        key = "status-failed-free" if job.free else "status-failed"
+        text = tr(key, reason=reason, price=job.price, **common)
+    return text if job.balance is None else text + "\n" + tr("balance-after", balance=job.balance)

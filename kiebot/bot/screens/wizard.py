@@ -145,8 +145,10 @@ def _choice_rows(lang: str, model: ModelSpec, draft: Draft, spec: FieldSpec, pag
 
 # --- confirmation ------------------------------------------------------------------------------
 def confirm_screen(
-    tr: Translate, lang: str, model: ModelSpec, draft: Draft, price: Price | None, balance: int, page: int = 0
+    tr: Translate, lang: str, model: ModelSpec, draft: Draft, price: Price | None, balance: int, page: int = 0,
+    *, free_left: int = 0,
 ) -> Screen:
+    """`free_left`: the user's free tries of today for this model; one of them pays for this run."""
     lines = [tr("confirm-title", model=html.escape(model.name(lang)))]
     for spec in model.fields:
         if spec.name in draft.values:
@@ -159,6 +161,8 @@ def confirm_screen(
     lines.append("")
     if price is None:
         lines.append(tr("confirm-no-price"))
+    elif free_left:
+        lines.append(tr("confirm-free", left=free_left))
     else:
         lines.append(tr("confirm-price", price=price.units) if price.exact else tr("confirm-price-max", price=price.units))
         lines.append(tr("confirm-balance", balance=balance, after=balance - price.units))
@@ -172,7 +176,8 @@ def confirm_screen(
     if pager:
         kb.append(pager)
     if price is not None:
-        kb.append([button(tr("btn-confirm", price=price.units), ConfirmCB(token=t, action=ConfirmAction.GO))])
+        label = tr("btn-confirm-free") if free_left else tr("btn-confirm", price=price.units)
+        kb.append([button(label, ConfirmCB(token=t, action=ConfirmAction.GO))])
     kb.append([button(tr("btn-back"), ConfirmCB(token=t, action=ConfirmAction.BACK)),
                button(tr("btn-cancel"), ConfirmCB(token=t, action=ConfirmAction.CANCEL))])
     return Screen.of("\n".join(lines), kb)

@@ -1,0 +1,391 @@
+"""Wizard-step bench: one step of a model's form in kiebot, beside a bare aiogram echo bot, every rate limit off.
+
+What the engine issue asks of the bot layer, printed as figures (nothing here asserts): a wizard step at ≥ 40% of
+the echo bot's rate; p99 reaction < 50 ms at 100 updates/s from 200 users; on SQLite and PostgreSQL.
+
+All in one process and one event loop; every phase is bounded in count and in time:
+1. the echo bot (`journeys.echo_bot`, its fake Telegram's `FloodLimits(enabled=False)`); an action is a text, its
+   answer the bot message saying exactly that text;
+2. kiebot (`running_stack`, limits off in the fake Telegram and the bot's own pacing raised to 10⁶/s) on a temp
+   SQLite file, then on a fresh PostgreSQL database when TEST_DATABASE_URL or --pg is given. Untimed setup: every
+   user sends `/start m_google-nano-banana` and presses ▶ Start (→ step 1). An action then alternately types the
+   prompt (→ the exact "Nano Banana · step 2 of 3" screen) and presses ◀ Back (→ "step 1 of 3" again).
+For each bot, untimed warm-up (the saturation users do one round), then:
+- saturation: --users users each do 2 × --rounds actions, each as soon as the previous answer is there;
+- fixed load: --load-users users, --rate actions per second in all for --load-seconds (open loop: each action goes
+  out at its scheduled time; a user whose previous answer is still missing acts as soon as it comes, and how late
+  the actions went out is reported).
+Reaction = the user's action → the exact answering screen, as the user side sees it.
+
+Run from the repository root:  .venv/bin/python bench/wizard_steps.py [--users 50] [--rounds 10] [--pg URL] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import resource
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `tests` and `bench` are imported from the repository root
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event  # noqa: E402
+
+from bench.journeys import (  # noqa: E402
+    LogTally,
+    database,
+    echo_bot,
+    fmt,
+    make_users,
+    percentiles,
+    rounded,
+    setup_logging,
+    timed,
+)
+from tests.e2e.conftest import Stack, running_stack  # noqa: E402
+from tests.e2e.journey import Journey  # noqa: E402
+from tests.fakes import FakeMessage, FakeTelegram, FakeUser, FloodLimits  # noqa: E402
+
+MODEL_SLUG = "google-nano-banana"
+STEP_TIMEOUT = 30.0  # one action → its answer
+UNLIMITED = {"telegram_global_rate": 1e6, "telegram_chat_rate": 1e6, "telegram_chat_burst": 10**6}
+TARGET_RATIO = 0.40  # wizard steps/s ÷ echo updates/s, at saturation
+TARGET_P99_S = 0.050  # reaction p99 at the fixed load
+
+
+# --------------------------------------------------------------------------- users
+
+
+class Actor(Protocol):
+    async def act(self, k: int) -> None:
+        """Do action number `k` and wait for its exact answer."""
+
+
+class EchoUser:
+    def __init__(self, tg: FakeTelegram, user: FakeUser) -> None:
+        self.tg, self.user = tg, user
+
+    async def act(self, k: int) -> None:
+        text = f"echo {self.user.id} #{k}"
+        await self.tg.send_text(self.user, text)
+        await self.tg.wait_for_screen(self.user.id, lambda m: m.content == text, timeout=STEP_TIMEOUT,
+                                      what=f"echo {text!r}")
+
+
+class WizardUser(Journey):
+    """A user at step 1 of the model's form: even actions type the prompt (→ step 2), odd ones press ◀ Back
+    (→ step 1); each waits for that exact screen (`Journey`), with a longer timeout than the tests'."""
+
+    async def wait(self, what: str, check: Callable[[FakeMessage], bool], *, after: int | None = None,
+                   timeout: float = STEP_TIMEOUT) -> FakeMessage:
+        return await super().wait(what, check, after=after, timeout=timeout)
+
+    async def act(self, k: int) -> None:
+        if k % 2 == 0:
+            await self.answer_text(f"A red fox in the snow, take {k}")
+        else:
+            await self.tap(self.texts("btn-back"))
+            await self.step(1)
+
+
+# --------------------------------------------------------------------------- driving them
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the process (aiosqlite's included)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def bounded(coros: list[Coroutine[Any, Any, Any]], deadline_s: float) -> list[Any]:
+    """Run them at once for at most `deadline_s`; each one's result, its exception, or TimeoutError if cut off."""
+    tasks = [asyncio.create_task(c) for c in coros]
+    if not tasks:
+        return []
+    _, pending = await asyncio.wait(tasks, timeout=deadline_s)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return [TimeoutError(f"cut off at the {deadline_s:.0f} s deadline") if t in pending
+            else (t.exception() or t.result()) for t in tasks]
+
+
+@dataclass
+class Load:
+    """What one phase measured from the users' side."""
+
+    planned: int
+    sent: int = 0
+    failures: collections.Counter[str] = field(default_factory=collections.Counter)
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    reaction_s: list[float] = field(default_factory=list)
+    lag_s: list[float] = field(default_factory=list)  # open loop: how late each action went out
+
+    def summary(self) -> dict[str, Any]:
+        answered = len(self.reaction_s)
+        return {"planned": self.planned, "sent": self.sent, "answered": answered, "failed": self.sent - answered,
+                "not_sent": self.planned - self.sent, "failures": dict(self.failures), "wall_s": round(self.wall_s, 3),
+                "per_s": round(answered / self.wall_s, 2) if self.wall_s else None,
+                "reaction_s": rounded(percentiles(self.reaction_s)),
+                "send_lag_s": rounded(percentiles(self.lag_s)) if self.lag_s else None,
+                "cpu_ms_per_action": round(1000 * self.cpu_s / answered, 2) if answered else None}
+
+
+async def drive(actors: list[Actor], due: Callable[[int, int], float | None], planned: int, deadline_s: float,
+                paced_until: float | None = None) -> tuple[Load, list[Actor]]:
+    """Actor i does actions k = 0, 1, ... while `due(i, k)` (seconds from the start) is not None. `paced_until`:
+    none before its due time, and none after `paced_until` seconds (the actor was still waiting for an answer when
+    the schedule ended: not sent). Returns the figures and the actors left in a known state (all answers in)."""
+    loop = asyncio.get_running_loop()
+    load = Load(planned)
+
+    async def one(i: int, actor: Actor) -> None:
+        k = 0
+        while (offset := due(i, k)) is not None:
+            if paced_until is not None:
+                await asyncio.sleep(start + offset - loop.time())
+                if loop.time() - start > paced_until:
+                    return
+                load.lag_s.append(max(0.0, loop.time() - start - offset))
+            began = loop.time()
+            load.sent += 1
+            await actor.act(k)
+            load.reaction_s.append(loop.time() - began)
+            k += 1
+
+    cpu, start = cpu_seconds(), loop.time()
+    outcomes = await bounded([one(i, a) for i, a in enumerate(actors)], deadline_s)
+    load.wall_s, load.cpu_s = loop.time() - start, cpu_seconds() - cpu
+    for outcome in outcomes:
+        if outcome is not None:
+            load.failures[f"{type(outcome).__name__}: {str(outcome)[:140]}"] += 1
+    return load, [a for a, outcome in zip(actors, outcomes) if outcome is None]
+
+
+async def saturate(actors: list[Actor], actions: int, deadline_s: float) -> tuple[Load, list[Actor]]:
+    return await drive(actors, lambda i, k: 0.0 if k < actions else None, len(actors) * actions, deadline_s)
+
+
+async def fixed_load(actors: list[Actor], rate: float, seconds: float, deadline_s: float) -> tuple[Load, list[Actor]]:
+    total, n = int(rate * seconds), len(actors)
+
+    def due(i: int, k: int) -> float | None:
+        slot = k * n + i  # slots are 1/rate apart, taken by the users in turn
+        return slot / rate if slot < total else None
+
+    return await drive(actors, due, total if n else 0, deadline_s, paced_until=seconds)
+
+
+class Counters:
+    """What the bot did during a phase: Telegram calls (the fake's log), SQL statements and transactions
+    (SQLAlchemy engine events), and time spent in `Dispatcher.feed_update` per update."""
+
+    def __init__(self, tg: FakeTelegram, dispatcher: Any, engine: Any = None) -> None:
+        self.tg = tg
+        self.update_s: list[float] = []
+        timed(dispatcher, "feed_update", self.update_s)
+        self.sql: collections.Counter[str] | None = None
+        if engine is not None:
+            self.sql = collections.Counter()
+            sql = self.sql
+            event.listen(engine.sync_engine, "before_cursor_execute", lambda *_: sql.update(["statements"]))
+            event.listen(engine.sync_engine, "begin", lambda *_: sql.update(["transactions"]))
+        self.mark()
+
+    def mark(self) -> None:
+        self.calls_at = len(self.tg.calls())
+        self.sql_at = collections.Counter(self.sql or {})
+        self.update_s.clear()
+
+    def per_action(self, actions: int) -> dict[str, Any]:
+        each = max(1, actions)
+        calls = collections.Counter(c.method for c in self.tg.calls()[self.calls_at:])
+        result: dict[str, Any] = {
+            "telegram_calls_per_action": {k: round(v / each, 2) for k, v in sorted(calls.items())},
+            "update_handling_s": rounded(percentiles(self.update_s))}
+        if self.sql is not None:
+            result["sql_per_action"] = {k: round((self.sql[k] - self.sql_at[k]) / each, 2)
+                                        for k in ("statements", "transactions")}
+        return result
+
+
+async def run_phases(actors: list[Actor], counters: Counters, args: argparse.Namespace) -> dict[str, Any]:
+    """Warm-up, saturation with the first --users actors, then the fixed load with the first --load-users left."""
+    results: dict[str, Any] = {}
+    warm, _ = await saturate(actors[:args.users], 2, args.deadline)
+    results["warm_up"] = {"answered": len(warm.reaction_s), "failures": dict(warm.failures)}
+    counters.mark()
+    load, healthy = await saturate(actors[:args.users], 2 * args.rounds, args.deadline)
+    results["saturation"] = {**load.summary(), **counters.per_action(len(load.reaction_s))}
+    survivors = healthy + actors[args.users:]
+    counters.mark()
+    load, _ = await fixed_load(survivors[:args.load_users], args.rate, args.load_seconds,
+                               args.load_seconds + args.deadline)
+    results["fixed"] = {**load.summary(), **counters.per_action(len(load.reaction_s)),
+                        "users": min(len(survivors), args.load_users)}
+    return results
+
+
+async def run_echo(args: argparse.Namespace) -> dict[str, Any]:
+    async with echo_bot(FloodLimits(enabled=False)) as echo:
+        counters = Counters(echo.tg, echo.dispatcher)
+        users = make_users(max(args.users, args.load_users), 7_000_000)
+        return await run_phases([EchoUser(echo.tg, u) for u in users], counters, args)
+
+
+async def run_kiebot(args: argparse.Namespace, url: str | None, tally: LogTally) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="kiebot-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        async with database(url, tmp) as db_url:
+            async with running_stack(tmp, flood=FloodLimits(enabled=False), database_url=db_url, log_level="WARNING",
+                                     status_edit_interval=3.0, worker_interval=1.0, **UNLIMITED) as stack:
+                assert stack.app is not None
+                counters = Counters(stack.tg, stack.app.dispatcher, stack.app.engine_db)
+                tally.reset()
+                results = await open_forms(stack, args)
+                results.update(await run_phases(results.pop("actors"), counters, args))
+                results["log_problems"] = dict(tally.problems.most_common(8))
+    return {"database": db_url.split("://")[0], **results}
+
+
+async def open_forms(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    """Untimed: every user opens the model's form (`/start m_<slug>`, ▶ Start → step 1)."""
+    actors = [WizardUser(stack, u) for u in make_users(max(args.users, args.load_users), 5_000_000)]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    outcomes = await bounded([a.open_model(MODEL_SLUG) for a in actors], args.deadline)
+    ready = [a for a, outcome in zip(actors, outcomes) if not isinstance(outcome, BaseException)]
+    failures = collections.Counter(f"{type(o).__name__}: {str(o)[:140]}" for o in outcomes
+                                   if isinstance(o, BaseException))
+    return {"actors": ready, "setup": {"users": len(actors), "ready": len(ready), "failures": dict(failures),
+                                       "wall_s": round(loop.time() - started, 2)}}
+
+
+# --------------------------------------------------------------------------- report
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{1000 * value:.1f}"
+
+
+def verdict(value: float | None, target: float, *, at_least: bool) -> str:
+    if value is None:
+        return "-"
+    if (value >= target) if at_least else (value < target):
+        return "met"
+    return f"missed {target / value:.1f}× short" if at_least else f"missed by {ms(value - target)} ms"
+
+
+def print_report(results: dict[str, Any]) -> None:
+    echo, bots = results["echo"], results["kiebot"]
+    columns = [("echo bot", echo)] + [(f"kiebot {b['database'].split('+')[0]}", b) for b in bots]
+    w, cw = 46, 19
+    a = results["args"]
+    print()
+    print(f"wizard steps bench — {results['date']}  cpus={results['cpus']} python={results['python']}  limits off")
+    print(f"command: {results['command']}")
+    print(f"{'':{w}}" + "".join(f"{name:>{cw}}" for name, _ in columns))
+
+    def row(label: str, cell: Callable[[dict[str, Any]], Any], *, echo_too: bool = True) -> None:
+        cells = [(str(cell(c)) if (echo_too or c is not echo) else "") for _, c in columns]
+        print(f"{label:{w}}" + "".join(f"{v:>{cw}}" for v in cells))
+
+    def phase(name: str, title: str) -> None:
+        print(title)
+        row("  answered / sent / planned", lambda c: f"{c[name]['answered']} / {c[name]['sent']} / "
+                                                       f"{c[name]['planned']}")
+        row("  per second", lambda c: fmt(c[name]["per_s"]))
+        for q in ("p50", "p95", "p99", "max"):
+            row(f"  reaction {q}, ms", lambda c, q=q: ms(c[name]["reaction_s"][q]))
+        row("  CPU per action (whole process), ms", lambda c: fmt(c[name]["cpu_ms_per_action"]))
+        row("  inside the bot: one update p50 / p99, ms", lambda c: (
+            f"{ms(c[name]['update_handling_s']['p50'])} / {ms(c[name]['update_handling_s']['p99'])}"))
+        row("  SQL statements / transactions per action", lambda c: "{statements} / {transactions}".format(
+            **c[name]["sql_per_action"]), echo_too=False)
+        row("  Telegram calls per action", lambda c: sum(c[name]["telegram_calls_per_action"].values()))
+
+    echo_rate = echo["saturation"]["per_s"]
+    phase("saturation", f"saturation: {a['users']} users × {2 * a['rounds']} actions, each as soon as answered")
+    ratio = {id(c): (c["saturation"]["per_s"] / echo_rate if echo_rate and c["saturation"]["per_s"] else None)
+             for _, c in columns}
+    row("  rate ÷ echo bot's", lambda c: "-" if ratio[id(c)] is None else f"{ratio[id(c)]:.3f}×")
+    row(f"  target ≥ {TARGET_RATIO:.2f}× echo", lambda c: verdict(ratio[id(c)], TARGET_RATIO, at_least=True),
+        echo_too=False)
+    phase("fixed", f"fixed load: {a['load_users']} users, {a['rate']:g} actions/s in all for {a['load_seconds']:g} s "
+                   "(open loop)")
+    row("  send lag behind schedule p99 / max, ms", lambda c: (
+        f"{ms(c['fixed']['send_lag_s']['p99'])} / {ms(c['fixed']['send_lag_s']['max'])}"
+        if c["fixed"]["send_lag_s"] else "-"))
+    row(f"  target p99 < {ms(TARGET_P99_S)} ms", lambda c: verdict(c["fixed"]["reaction_s"]["p99"], TARGET_P99_S,
+                                                                   at_least=False))
+    print()
+    for name, c in columns:
+        problems = {k: v for k, v in c.items() if k in ("setup", "warm_up", "log_problems")}
+        failures = {p: c[p]["failures"] for p in ("saturation", "fixed") if c[p]["failures"]}
+        print(f"{name}: {json.dumps(problems, ensure_ascii=False)}" + (f" FAILURES {failures}" if failures else ""))
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=50, help="users at saturation (default 50)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds per user at saturation, 2 actions each (default 5)")
+    parser.add_argument("--load-users", type=int, default=200, help="users at the fixed load (default 200)")
+    parser.add_argument("--rate", type=float, default=100.0, help="actions per second at the fixed load (default 100)")
+    parser.add_argument("--load-seconds", type=float, default=20.0, help="length of the fixed load (default 20 s)")
+    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL") or None,
+                        help="a PostgreSQL URL (default: TEST_DATABASE_URL): kiebot also runs on a fresh database "
+                             "created there and dropped afterwards")
+    parser.add_argument("--deadline", type=float, default=90.0,
+                        help="seconds a setup or saturation phase may run (the fixed load: its length + this)")
+    parser.add_argument("--json", action="store_true", help="also print the results as one JSON object")
+    parser.add_argument("--log-file", default=None, help="write the bot's warnings and errors (with tracebacks) here")
+    args = parser.parse_args(argv)
+    if not (1 <= args.users <= 1000 and 1 <= args.rounds <= 500 and 1 <= args.load_users <= 1000
+            and 0 < args.rate <= 2000 and 0 < args.load_seconds <= 300 and 0 < args.deadline <= 600):
+        parser.error("--users 1..1000, --rounds 1..500, --load-users 1..1000, --rate ≤ 2000, --load-seconds ≤ 300, "
+                     "--deadline ≤ 600")
+    return args
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    tally = setup_logging(args.log_file)
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "python": sys.version.split()[0],
+        "cpus": os.cpu_count(), "command": " ".join([".venv/bin/python", "bench/wizard_steps.py", *sys.argv[1:]]),
+        "args": {k: v for k, v in vars(args).items() if k != "pg"}, "kiebot": [],
+    }
+    print(f"echo bot: {args.users} users × {2 * args.rounds} actions, then {args.load_users} users at "
+          f"{args.rate:g}/s…", file=sys.stderr)
+    results["echo"] = await run_echo(args)
+    for url in (None, args.pg) if args.pg else (None,):
+        print(f"kiebot on {'PostgreSQL' if url else 'SQLite'}: the same…", file=sys.stderr)
+        results["kiebot"].append(await run_kiebot(args, url, tally))
+    return results
+
+
+def cli(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = asyncio.run(main(args))
+    print_report(results)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, default=str))
+    failed = sum(b[p]["failed"] for b in results["kiebot"] for p in ("saturation", "fixed"))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
