@@ -114,14 +114,17 @@ async def paid_with_form(message: Message, bot: Bot, money: MoneyService, form: 
         await ui.show(message, await form.screen(), edit=False)
 
 
-async def refunded(message: Message, money: MoneyService, tr: Translate) -> None:
+async def refunded(message: Message, money: MoneyService, accounts: AccountService, translator: Translator) -> None:
+    """A refund Telegram made (support, or our own /refund): booked once. The notice comes from the bot itself, so the
+    payer is the chat."""
     refund = message.refunded_payment
-    assert refund is not None and message.from_user is not None
-    booked = await money.record_outside_refund(message.from_user.id, refund.telegram_payment_charge_id,
-                                               refund.total_amount)
+    assert refund is not None
+    payer = message.chat.id
+    booked = await money.record_outside_refund(payer, refund.telegram_payment_charge_id, refund.total_amount)
     if booked.duplicate:
         return
-    balance_now = await money.balance_of(message.from_user.id)
+    balance_now = await money.balance_of(payer)
+    tr = translator.bind(await accounts.language_of(payer) or translator.default_language)
     await message.answer(tr("refunded-outside", stars=refund.total_amount, debited=booked.debited, balance=balance_now))
 
 
