@@ -19,8 +19,6 @@ from tests.engine.kit import (
 from tests.store_fixtures import StoreDB, db_sessionmaker, store_db  # noqa: F401
 
 URL = "https://r/1.png"
-# The defect as it stands: DELIVERY_RETRIES failed sends settle the job as done and charged with nothing sent.
-DEFECT = pytest.mark.xfail(strict=True, reason="settled and charged after DELIVERY_RETRIES failed sends")
 
 
 @pytest.fixture
@@ -29,7 +27,6 @@ def parts(db_sessionmaker):
     return make_engine(db_sessionmaker, kie, notifier, clock), kie, notifier, clock
 
 
-@DEFECT
 async def test_a_telegram_outage_keeps_the_result_pending_and_charges_only_on_delivery(parts, db_sessionmaker) -> None:
     engine, kie, notifier, clock = parts
     job_id = await new_job(db_sessionmaker, clock)
@@ -50,7 +47,6 @@ async def test_a_telegram_outage_keeps_the_result_pending_and_charges_only_on_de
     assert await money(db_sessionmaker) == (92, 0)
 
 
-@DEFECT
 @pytest.mark.parametrize("result_json", ["", "{not json", '{"resultUrls": []}'])
 async def test_a_success_without_a_readable_result_is_a_failure_and_released(parts, db_sessionmaker,
                                                                              result_json) -> None:
