@@ -21,6 +21,7 @@ from kiebot.engine import Engine
 from kiebot.kie.client import KieClient
 from kiebot.store import db
 from kiebot.store.fsm import SqlStorage
+from kiebot.web import WebServer, build_web_app, start_web
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,14 @@ class App:
         self.engine = Engine(sessionmaker=self.sessionmaker, kie=self.kie, catalog=self.catalog,
                              notifier=self.notifier, settings=settings)
         self.stop_event = asyncio.Event()
+        self.web: WebServer | None = None
 
     async def run(self) -> None:
         try:
             await register_commands(self.bot, self.translator)
         except Exception as exc:  # a menu we could not set must not keep the bot down
             log.warning("could not register the command menu: %s", type(exc).__name__)
+        await self.start_web()
         worker = asyncio.create_task(self.engine.run(self.stop_event), name="job-worker")
         try:
             await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False,
@@ -69,7 +72,27 @@ class App:
             self.stop_event.set()
             await self._finish_handlers()
             await worker
+            await self.stop_web()
             await self.close()
+
+    async def start_web(self) -> None:
+        """KIE callbacks and /health on WEB_HOST:WEB_PORT. Callbacks are only hints (polling finds every result),
+        so a port we cannot listen on is logged, not fatal: the engine then polls at its callback-less pace."""
+        key = self.settings.kie_webhook_hmac_key
+        app = build_web_app(self.engine.callbacks, hmac_key=key.get_secret_value() if key else None)
+        try:
+            self.web = await start_web(app, self.settings.web_host, self.settings.web_port)
+        except OSError as exc:
+            log.error("web server cannot listen on %s:%s (%s): no KIE callbacks, polling only",
+                      self.settings.web_host, self.settings.web_port, exc)
+            self.engine.callbacks_expected = False
+            return
+        log.info("web server listening on %s", self.web.url)
+
+    async def stop_web(self) -> None:
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
 
     async def _finish_handlers(self, timeout: float = 30.0) -> None:
         """Let updates already being handled finish (aiogram stops polling without waiting for them)."""

@@ -6,6 +6,7 @@ only when a test moves the clock, so no test depends on how fast this machine is
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,23 +40,33 @@ def record(task_id: str, state: str, urls: tuple[str, ...] = (), fail_msg: str |
 
 
 class ScriptedKie:
-    """createTask / recordInfo answers given by the test. `gate`, when set, holds createTask until it opens."""
+    """createTask / recordInfo answers given by the test.
+
+    `create_errors`: raised by the next createTask calls (no task made). `lost_answers`: the next createTask calls
+    make a task and then raise (a timeout after KIE took the request). `gate`, when set, holds createTask until it
+    opens. A task's record carries its create body's callBackUrl in `param`, as KIE's does.
+    """
 
     def __init__(self) -> None:
         self.created: list[tuple[str, dict[str, Any], str | None]] = []
+        self.create_calls = 0
         self.create_errors: list[Exception] = []
+        self.lost_answers: list[Exception] = []
         self.records: list[TaskRecord | Exception] = []
         self.polls = 0
         self.gate: asyncio.Event | None = None
         self.entered = asyncio.Event()  # set when a createTask call has started
 
     async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None) -> str:
+        self.create_calls += 1
         self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
         if self.create_errors:
             raise self.create_errors.pop(0)
         self.created.append((model, input, callback_url))
+        if self.lost_answers:
+            raise self.lost_answers.pop(0)
         return f"task-{len(self.created)}"
 
     async def record_info(self, task_id: str) -> TaskRecord:
@@ -63,6 +74,9 @@ class ScriptedKie:
         answer = self.records.pop(0) if self.records else record(task_id, "generating")
         if isinstance(answer, Exception):
             raise answer
+        number = int(task_id.removeprefix("task-")) if task_id.removeprefix("task-").isdigit() else 0
+        if 0 < number <= len(self.created):
+            answer = replace(answer, param={"callBackUrl": self.created[number - 1][2]})
         return answer
 
     async def upload_file(self, data: bytes, file_name: str, mime: str) -> str:
