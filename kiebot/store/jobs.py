@@ -291,18 +291,24 @@ async def position_in_line(session: AsyncSession, job: Job) -> int:
 
 
 async def line_position(session: AsyncSession, job_id: int, max_active_per_user: int, now: datetime) -> int | None:
-    """How many jobs will start before this waiting one as far as is known now (0: it is next), or None when the
-    job is not waiting. Counted: the user's own older waiting jobs, and older waiting jobs of other users that
-    may start now (the order of `claim_due`)."""
+    """How many jobs will start before this waiting one as far as is known now (0: it is next, or a worker is
+    starting it), or None when the job is not waiting. Counted: the user's own older waiting jobs no worker has
+    taken yet, and older waiting jobs of other users that may start now (the order of `claim_due`)."""
     job = await get_job(session, job_id)
     if job is None or job.state != JobState.WAITING:
         return None
-    own = await position_in_line(session, job)
+    if job.lease_until is not None and job.lease_until > now:
+        return 0
+    own = await session.scalar(
+        select(func.count(Job.id)).where(
+            Job.user_id == job.user_id, Job.state == JobState.WAITING.value, Job.id < job.id, _lease_free(now)
+        )
+    )
     line = _claimable_waiting(now, max_active_per_user).subquery()
     others = await session.scalar(
         select(func.count()).select_from(line).where(line.c.user_id != job.user_id, line.c.id < job.id)
     )
-    return own + int(others or 0)
+    return int(own or 0) + int(others or 0)
 
 
 def _settle_guard(job: Job, owner: str | None, only_from: tuple[JobState, ...]) -> list[Any]:
