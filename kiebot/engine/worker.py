@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import ColumnElement, case, literal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kiebot.catalog import Catalog, ModelSpec, form, pricing
@@ -247,7 +248,7 @@ class Engine:
             if exc.operator_alert:
                 await self.alerts.kie_code(exc.code, f"KIE status polling fails with code {exc.code}.")
             await self._save(job, when_state=JobState.RUNNING,
-                             next_check_at=self.clock() + schedule.backoff(2, self.speedup))
+                             next_check_at=_unless_hinted(job, self.clock() + schedule.backoff(2, self.speedup)))
             return
         if record is not None and record.succeeded:
             await self._succeeded(job, model, record)
@@ -260,8 +261,9 @@ class Engine:
                              elapsed: float) -> None:
         progress = record.progress if record is not None and record.progress is not None else (
             schedule.estimated_progress(elapsed * self.speedup, model.typical_seconds if model else 0))
+        next_check = _unless_hinted(job, self.clock() + self._poll_interval(elapsed, model))
         if await self._save(job, when_state=JobState.RUNNING, kie_state=record.state if record else "waiting",
-                            progress=progress, next_check_at=self.clock() + self._poll_interval(elapsed, model)):
+                            progress=progress, next_check_at=next_check):
             await self._show(job)
 
     async def _succeeded(self, job: Job, model: ModelSpec | None, record: TaskRecord) -> None:
@@ -312,7 +314,8 @@ class Engine:
 
     async def _delivery_failed(self, job: Job, exc: Exception) -> None:
         attempts = job.delivery_attempts + 1
-        pending = self.clock() - (job.delivering_since or self.clock())
+        since = job.delivering_since or self.clock()  # None: a row from before delivery attempts were counted
+        pending = self.clock() - since
         if pending >= schedule.DELIVERY_PATIENCE:
             log.error("job %s: result not delivered after %s attempts over %s; released", job.id, attempts, pending)
             await self._fail(job, "undelivered", only_from=(JobState.DELIVERING,))
@@ -320,7 +323,7 @@ class Engine:
         wait = schedule.delivery_backoff(attempts, self.speedup)
         log.warning("job %s: delivery attempt %s failed (%s: %s); result kept, next try in %s",
                     job.id, attempts, type(exc).__name__, exc, wait)
-        await self._save(job, when_state=JobState.DELIVERING, delivery_attempts=attempts,
+        await self._save(job, when_state=JobState.DELIVERING, delivery_attempts=attempts, delivering_since=since,
                          next_check_at=self.clock() + wait)
 
     async def _actual_price(self, job: Job, model: ModelSpec | None, urls: list[str]) -> int:
@@ -357,7 +360,8 @@ class Engine:
             await session.commit()
         if saved:
             for name, value in fields.items():
-                setattr(job, name, value)
+                if not isinstance(value, ColumnElement):  # an SQL expression: its value is in the row only
+                    setattr(job, name, value)
         else:
             log.info("job %s: not ours any more or moved on; step stopped", job.id)
         return saved
@@ -368,6 +372,13 @@ class Engine:
             await self.notifier.show_status(job, final=final)
         except Exception as exc:
             log.warning("job %s: could not show its status: %s: %s", job.id, type(exc).__name__, exc)
+
+
+def _unless_hinted(job: Job, at: datetime) -> ColumnElement[datetime]:
+    """`next_check_at = at`, unless a callback made the job due while this step was polling (the row's time is no
+    longer the one claimed): then it stays due, and the hint is not lost."""
+    return case((Job.next_check_at == job.next_check_at, literal(at, Job.next_check_at.type)),
+                else_=Job.next_check_at)
 
 
 def _copy(source: Job, target: Job) -> None:

@@ -44,7 +44,7 @@ class ScriptedKie:
 
     `create_errors`: raised by the next createTask calls (no task made). `lost_answers`: the next createTask calls
     make a task and then raise (a timeout after KIE took the request). `gate`, when set, holds createTask until it
-    opens. A task's record carries its create body's callBackUrl in `param`, as KIE's does.
+    opens (`poll_gate`: recordInfo). A task's record carries its create body's callBackUrl in `param`, as KIE's does.
     """
 
     def __init__(self) -> None:
@@ -55,6 +55,7 @@ class ScriptedKie:
         self.records: list[TaskRecord | Exception] = []
         self.polls = 0
         self.gate: asyncio.Event | None = None
+        self.poll_gate: asyncio.Event | None = None  # holds recordInfo until it opens
         self.entered = asyncio.Event()  # set when a createTask call has started
 
     async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None) -> str:
@@ -71,6 +72,8 @@ class ScriptedKie:
 
     async def record_info(self, task_id: str) -> TaskRecord:
         self.polls += 1
+        if self.poll_gate is not None:
+            await self.poll_gate.wait()
         answer = self.records.pop(0) if self.records else record(task_id, "generating")
         if isinstance(answer, Exception):
             raise answer

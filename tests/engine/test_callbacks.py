@@ -198,3 +198,20 @@ async def test_a_running_job_made_due_by_a_callback_is_the_only_change(db_sessio
         assert await job_repo.make_due(session, "task-1", clock()) == job_id
         assert await job_repo.make_due(session, "task-unknown", clock()) is None
         await session.commit()
+
+
+async def test_a_callback_during_a_poll_is_not_lost(db_sessionmaker) -> None:
+    clock, kie = Clock(), ScriptedKie()
+    engine = make_engine(db_sessionmaker, kie, RecordingNotifier(), clock, public_url="https://b.example")
+    job_id = await new_job(db_sessionmaker, clock)
+    await engine.tick()
+    clock.advance(60)
+    kie.poll_gate = asyncio.Event()
+    step = asyncio.create_task(engine.tick())  # polls: the task is still generating...
+    while kie.polls == 0:
+        await asyncio.sleep(0.01)
+    clock.advance(1)
+    assert await engine.callbacks.receive("task-1", job_id) == "due"  # ...and finishes meanwhile
+    kie.poll_gate.set()
+    await step
+    assert (await state_of(db_sessionmaker, job_id)).next_check_at == clock()  # still due, not a minute away
