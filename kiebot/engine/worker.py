@@ -205,7 +205,7 @@ class Engine:
             await self.alerts.orphan_task(task_id, job.id, job.user_id, job.model_id)
 
     async def _submit_failed(self, job: Job, exc: kie_errors.KieError, *, may_resend: bool) -> None:
-        log.warning("job %s: createTask failed: %s", job.id, exc)
+        log.warning("job %s: submission failed: %s", job.id, exc)
         await self._alert_for(job, exc)
         if may_resend and job.attempts < schedule.SUBMIT_RETRIES:
             attempts = job.attempts + 1
