@@ -31,6 +31,7 @@ emulate-kie: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/journeys.py
+	$(BIN)/python bench/wizard_steps.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

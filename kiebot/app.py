@@ -32,6 +32,7 @@ from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
 from kiebot.store import db
 from kiebot.store.fsm import SqlStorage
+from kiebot.web import WebServer, build_web_app, start_web
 
 log = logging.getLogger(__name__)
 USER_CACHE_SECONDS = 300.0  # how long a user's name and language are taken from the cache
@@ -79,6 +80,7 @@ class App:
         self.engine = Engine(sessionmaker=self.sessionmaker, kie=self.kie, catalog=self.catalog,
                              notifier=self.notifier, settings=settings)
         self.stop_event = asyncio.Event()
+        self.web: WebServer | None = None
 
     def cache(self, name: str, ttl: float) -> Cache:
         """A cache in Redis when REDIS_URL is set (shared by replicas), else in this process's memory."""
@@ -90,6 +92,7 @@ class App:
             await register_commands(self.bot, self.translator)
         except Exception as exc:  # a menu we could not set must not keep the bot down
             log.warning("could not register the command menu: %s", type(exc).__name__)
+        await self.start_web()
         worker = asyncio.create_task(self.engine.run(self.stop_event), name="job-worker")
         reconciler = asyncio.create_task(self._reconcile_payments(), name="stars-reconciliation")
         try:
@@ -100,6 +103,7 @@ class App:
             await self._finish_handlers()
             await worker
             await reconciler
+            await self.stop_web()
             await self.close()
 
     async def _reconcile_payments(self) -> None:
@@ -115,6 +119,25 @@ class App:
                 log.warning("reconciliation failed: %s", type(exc).__name__)
             with suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), timeout=self.settings.reconcile_seconds)
+
+    async def start_web(self) -> None:
+        """KIE callbacks and /health on WEB_HOST:WEB_PORT. Callbacks are only hints (polling finds every result),
+        so a port we cannot listen on is logged, not fatal: the engine then polls at its callback-less pace."""
+        key = self.settings.kie_webhook_hmac_key
+        app = build_web_app(self.engine.callbacks, hmac_key=key.get_secret_value() if key else None)
+        try:
+            self.web = await start_web(app, self.settings.web_host, self.settings.web_port)
+        except OSError as exc:
+            log.error("web server cannot listen on %s:%s (%s): no KIE callbacks, polling only",
+                      self.settings.web_host, self.settings.web_port, exc)
+            self.engine.callbacks_expected = False
+            return
+        log.info("web server listening on %s", self.web.url)
+
+    async def stop_web(self) -> None:
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
 
     async def _finish_handlers(self, timeout: float = 30.0) -> None:
         """Let updates already being handled finish (aiogram stops polling without waiting for them)."""

@@ -32,8 +32,16 @@ class Settings(BaseSettings):
     max_active_per_user: int = Field(default=3, ge=1)
 
     catalog_path: Path | None = None
-    # Public https base of this deployment; KIE callbacks go to <public_url>/kie/callback.
+    # Public https base of this deployment; KIE callbacks go to <public_url>/kie/callback?job=<id>.
     public_url: str | None = None
+    # Where the bot's own web server (KIE callbacks, /health) listens; PUBLIC_URL must lead here.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    # The key set in KIE's dashboard for signed callbacks; when set, a callback with a bad signature gets 401.
+    kie_webhook_hmac_key: SecretStr | None = None
+    # A worker's hold on a job; renewed every fifth of it while a step runs. After a crash the jobs are taken up
+    # again within this time (plus WORKER_INTERVAL).
+    job_lease_seconds: float = Field(default=25.0, gt=0)
     # Divides every KIE polling interval: tests and dry runs against the emulator go faster.
     kie_poll_speedup: float = Field(default=1.0, gt=0)
     # How often the job worker looks for work, in seconds.
@@ -65,7 +73,7 @@ class Settings(BaseSettings):
     # How often Telegram's Star transactions are compared with the ledger (also once at start-up), in seconds.
     reconcile_seconds: float = Field(default=3600.0, gt=0)
 
-    @field_validator("bot_token", "kie_api_key", "catalog_path", "public_url", "redis_url", "low_balance_threshold", mode="before")
+    @field_validator("bot_token", "kie_api_key", "catalog_path", "public_url", "redis_url", "low_balance_threshold", "kie_webhook_hmac_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`NAME=` in .env (as in .env.example) means "not set"."""
@@ -138,3 +146,8 @@ class Settings(BaseSettings):
     @property
     def callback_url(self) -> str | None:
         return f"{self.public_url.rstrip('/')}/kie/callback" if self.public_url else None
+
+    def callback_url_for(self, job_id: int) -> str | None:
+        """The callBackUrl of a job's KIE task: it names the job, so even a task whose id we never learned
+        (a crash right after createTask) finds its job."""
+        return f"{self.callback_url}?job={job_id}" if self.callback_url else None

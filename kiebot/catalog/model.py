@@ -118,6 +118,8 @@ class Catalog:
         self._by_id = {m.id: m for m in self.models}
         self._by_slug = {m.slug: m for m in self.models}
         self._position = {m.id: i for i, m in enumerate(self.models)}
+        # Models this deployment knows but does not offer (hidden, disabled, callback-only): see `known`.
+        self._withheld = {e["id"]: e for e in data.get("withheld") or []}
 
     @classmethod
     def load(cls, override: Path | None = None) -> Catalog:
@@ -147,11 +149,21 @@ class Catalog:
         entries = self._data["models"]
         dropped = [{"id": e["id"], "reason": reason} for e in entries if e["id"] in model_ids]
         data = {**self._data, "models": [e for e in entries if e["id"] not in model_ids],
-                "excluded": list(self._data.get("excluded") or []) + dropped}
+                "excluded": list(self._data.get("excluded") or []) + dropped,
+                "withheld": list(self._data.get("withheld") or []) + [e for e in entries if e["id"] in model_ids]}
         return Catalog(data, tuple(mid for mid, why in self.excluded if why == HIDDEN_REASON))
 
     def get(self, model_id: str) -> ModelSpec | None:
+        """An offered model (what new confirmations may use)."""
         return self._by_id.get(model_id)
+
+    def known(self, model_id: str) -> ModelSpec | None:
+        """Any model of this deployment, offered or not (hidden by the operator, disabled by KIE, needing a callback
+        URL): what a job confirmed earlier needs to finish. Hiding a model stops new confirmations only."""
+        model = self._by_id.get(model_id)
+        if model is None and model_id in self._withheld:
+            model = model_from_entry(self._withheld[model_id])
+        return model
 
     def by_slug(self, slug: str) -> ModelSpec | None:
         return self._by_slug.get(slug)

@@ -87,6 +87,8 @@ def apply_override(data: dict[str, Any], override: dict[str, Any]) -> tuple[dict
         _patch(entry, patch)
         if patch.get("hidden"):
             hidden.append(model_id)
+    # Hidden models are not offered, but jobs confirmed before the operator hid them still need their spec.
+    data["withheld"] = list(data.get("withheld") or []) + [e for e in data["models"] if e["id"] in hidden]
     data["models"] = [e for e in data["models"] if e["id"] not in hidden]
     return data, tuple(hidden)
 

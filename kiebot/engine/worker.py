@@ -1,8 +1,13 @@
 """The job worker: claims due jobs from the database and moves each one step along its lifecycle.
 
-Everything it knows lives in the job row, so a restart (or another replica) picks up where it stopped:
-a job KIE accepted is polled again and delivered; a job caught in `submitting` never reached KIE
-as far as we can tell, so its hold is released.
+Everything it knows lives in the job row, so a restart (or another replica) picks up where it stopped: a job KIE
+accepted is polled again and delivered; a job caught in `submitting` never told us its task, so its hold is
+released (should KIE have made the task after all, its callback reveals it: engine/callbacks.py).
+
+Every write that matters is guarded: by this worker's lease (renewed by `leases.Heartbeat` while a step runs) and
+by the state the step expects, so a worker that lost a job, or a job the user cancelled, changes nothing. The KIE
+task id is the exception: it is guarded by the job's own state (`store.jobs.attach_task`). No database session is
+open while KIE or Telegram is called.
 """
 from __future__ import annotations
 
@@ -11,25 +16,29 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import ColumnElement, case, literal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kiebot.catalog import Catalog, ModelSpec, form, pricing
 from kiebot.config import Settings
 from kiebot.engine import schedule
+from kiebot.engine.alerts import Alerts
+from kiebot.engine.callbacks import CallbackInbox
+from kiebot.engine.leases import Heartbeat
 from kiebot.engine.outputs import measure_outputs
 from kiebot.engine.ports import Kie, Notifier, RecipientGone
 from kiebot.kie import errors as kie_errors
+from kiebot.kie.records import TaskRecord
 from kiebot.services.media import media_facts, refresh_expired
 from kiebot.store import jobs as job_repo
 from kiebot.store.models import Job, JobState
 from kiebot.store.models_status import disable_model, disabled_models
 
 log = logging.getLogger(__name__)
-LEASE_SECONDS = 300
 BATCH = 50  # jobs advanced at once by one worker
 
 
@@ -56,6 +65,14 @@ class Engine:
         self.clock = clock
         self.owner = f"worker-{uuid.uuid4().hex[:12]}"
         self.speedup = settings.kie_poll_speedup
+        self.lease_seconds = settings.job_lease_seconds
+        self.heartbeat = Heartbeat(sessionmaker, self.owner, self.lease_seconds, clock)
+        self.alerts = Alerts(sessionmaker, notifier, clock)
+        self.callbacks = CallbackInbox(sessionmaker, kie, self.alerts, clock, self.wake)
+        # With callbacks on, polling is only their fallback and runs slowly (App turns this off when its web
+        # server could not start).
+        self.callbacks_expected = settings.callback_url is not None
+        self._wake = asyncio.Event()
         # Set when KIE says the account is out of credits: new submissions wait instead of failing one by one.
         self.paused_until: datetime | None = None
 
@@ -64,22 +81,37 @@ class Engine:
         """Claim due jobs and advance each in its own task, so one slow step (a delivery, a status edit
         waiting for its turn) never holds up the others. On stop, the steps under way finish."""
         log.info("job worker %s started", self.owner)
+        heartbeat = asyncio.create_task(self.heartbeat.run(), name="job-leases")
         running: set[asyncio.Task[None]] = set()
-        while not stop.is_set():
-            try:
-                for job in await self._claim(BATCH - len(running)):
-                    task = asyncio.create_task(self._advance_safely(job), name=f"job-{job.id}")
-                    running.add(task)
-                    task.add_done_callback(running.discard)
-            except Exception:
-                log.exception("job worker could not claim jobs")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.settings.worker_interval)
-            except TimeoutError:
-                pass
-        if running:
-            await asyncio.wait(running)
+        try:
+            while not stop.is_set():
+                try:
+                    for job in await self._claim(BATCH - len(running)):
+                        task = asyncio.create_task(self._advance_safely(job), name=f"job-{job.id}")
+                        running.add(task)
+                        task.add_done_callback(running.discard)
+                except Exception:
+                    log.exception("job worker could not claim jobs")
+                await self._nap(stop)
+            if running:
+                await asyncio.wait(running)
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
         log.info("job worker %s stopped", self.owner)
+
+    def wake(self) -> None:
+        """Look for due jobs now (a callback made one due) instead of at the next WORKER_INTERVAL."""
+        self._wake.set()
+
+    async def _nap(self, stop: asyncio.Event) -> None:
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.settings.worker_interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+        self._wake.clear()
 
     async def tick(self) -> int:
         """One pass: claim the due jobs and advance each one a step; returns how many were handled."""
@@ -92,9 +124,11 @@ class Engine:
             return []
         async with self.sessionmaker() as session:
             jobs = await job_repo.claim_due(
-                session, self.owner, self.clock(), LEASE_SECONDS, limit, self.settings.max_active_per_user
+                session, self.owner, self.clock(), self.lease_seconds, limit, self.settings.max_active_per_user
             )
             await session.commit()
+        for job in jobs:
+            self.heartbeat.hold(job.id)
         return jobs
 
     async def _advance_safely(self, job: Job) -> None:
@@ -104,132 +138,200 @@ class Engine:
             log.exception("job %s: step failed; it will be retried", job.id)
             await self._save(job, next_check_at=self.clock() + schedule.backoff(job.attempts + 1, self.speedup))
         finally:
+            self.heartbeat.drop(job.id)
             async with self.sessionmaker() as session:
                 await job_repo.release_lease(session, job.id, self.owner)
                 await session.commit()
 
     async def advance(self, job: Job) -> None:
-        model = self.catalog.get(job.model_id)
-        if job.state == JobState.SUBMITTING:  # we died mid-createTask: assume it never reached KIE
-            await self._fail(job, "interrupted")
-        elif model is None:
-            await self._fail(job, "unavailable")
-        elif job.state == JobState.WAITING and self.paused_until and self.clock() < self.paused_until:
-            await self._save(job, next_check_at=self.paused_until)
+        # `known`, not `get`: a model hidden after this job was confirmed still finishes it.
+        model = self.catalog.known(job.model_id)
+        if job.state == JobState.SUBMITTING:  # its worker died mid-createTask: we never learned of a task
+            await self._fail(job, "interrupted", only_from=(JobState.SUBMITTING,))
         elif job.state == JobState.WAITING:
-            await self._submit(job, model)
+            await self._start(job, model)
         elif job.state == JobState.RUNNING:
             await self._poll(job, model)
         elif job.state == JobState.DELIVERING:
             await self._deliver(job, model)
 
-    # --- steps -----------------------------------------------------------------------------------
-    async def _submit(self, job: Job, model: ModelSpec) -> None:
-        async with self.sessionmaker() as session:
-            disabled = model.id in await disabled_models(session)
-        if disabled:  # KIE switched it off after this job was confirmed
-            await self._fail(job, "unavailable")
+    # --- submit ----------------------------------------------------------------------------------
+    async def _start(self, job: Job, model: ModelSpec | None) -> None:
+        if model is None or await self._disabled(model.id):  # KIE switched it off after this job was confirmed
+            await self._fail(job, "unavailable", only_from=(JobState.WAITING,))
             return
-        await self._save(job, state=JobState.SUBMITTING, submitted_at=self.clock())
-        await self.notifier.show_status(job)
+        if self.paused_until and self.clock() < self.paused_until:
+            await self._save(job, when_state=JobState.WAITING, next_check_at=self.paused_until)
+            return
+        if not await self._save(job, when_state=JobState.WAITING, state=JobState.SUBMITTING,
+                                submitted_at=self.clock()):
+            return  # cancelled by the user, or the lease is gone
+        await self._show(job)
         try:
             values, files = await refresh_expired(
                 job.values, job.files, self.settings.upload_ttl_hours, self.notifier.download, self.kie
             )
+        except RecipientGone:  # an input file Telegram no longer has
+            await self._fail(job, "interrupted", only_from=(JobState.SUBMITTING,))
+            return
+        except kie_errors.KieError as exc:  # an upload: sending it again cannot make a task
+            await self._submit_failed(job, exc, may_resend=exc.retryable)
+            return
+        try:
             task_id = await self.kie.create_task(
-                model.id, form.build_input(model, values), self.settings.callback_url
+                model.id, form.build_input(model, values), self.settings.callback_url_for(job.id)
             )
         except kie_errors.KieError as exc:
-            await self._submit_failed(job, exc)
+            await self._submit_failed(job, exc, may_resend=kie_errors.create_may_be_resent(exc))
             return
-        except RecipientGone:
-            await self._fail(job, "interrupted")
-            return
-        await self._save(
-            job, state=JobState.RUNNING, kie_task_id=task_id, values=values, files=files, kie_state="waiting",
-            progress=0, next_check_at=self.clock() + schedule.poll_interval(0, self.speedup),
-        )
-        log.info("job %s: KIE task %s created for %s", job.id, task_id, model.id)
-        await self.notifier.show_status(job)
+        log.info("job %s: KIE created task %s for %s", job.id, task_id, model.id)  # before anything else can fail
+        await self._attach(job, model, task_id, values, files)
 
-    async def _submit_failed(self, job: Job, exc: kie_errors.KieError) -> None:
-        log.warning("job %s: createTask failed: %s", job.id, exc)
+    async def _attach(self, job: Job, model: ModelSpec, task_id: str, values: dict[str, Any],
+                      files: list[Any]) -> None:
+        """Store the task id under the job's state guard; a job that moved on leaves an orphan task."""
+        async with self.sessionmaker() as session:
+            attached = await job_repo.attach_task(
+                session, job.id, task_id, values=values, files=files, kie_state="waiting", progress=0,
+                next_check_at=self.clock() + self._poll_interval(0, model),
+            )
+            noted = not attached and await job_repo.note_orphan_task(session, job.id, task_id)
+            fresh = await job_repo.get_job(session, job.id)
+            await session.commit()
+        assert fresh is not None
+        _copy(fresh, job)
+        if attached:
+            await self._show(job)
+        elif noted or fresh.kie_task_id != task_id:  # failed by a takeover while createTask was under way
+            await self.alerts.orphan_task(task_id, job.id, job.user_id, job.model_id)
+
+    async def _submit_failed(self, job: Job, exc: kie_errors.KieError, *, may_resend: bool) -> None:
+        log.warning("job %s: submission failed: %s", job.id, exc)
+        await self._alert_for(job, exc)
+        if may_resend and job.attempts < schedule.SUBMIT_RETRIES:
+            attempts = job.attempts + 1
+            if await self._save(job, when_state=JobState.SUBMITTING, state=JobState.WAITING, attempts=attempts,
+                                next_check_at=self.clock() + schedule.backoff(attempts, self.speedup)):
+                await self._show(job)
+            return
+        await self._fail(job, _reason(exc), _user_detail(exc), only_from=(JobState.SUBMITTING,))
+
+    async def _alert_for(self, job: Job, exc: kie_errors.KieError) -> None:
         if isinstance(exc, kie_errors.KieInsufficientCredits):
             self.paused_until = self.clock() + schedule.backoff(6, self.speedup)
-            await self.notifier.alert_operators("alert-kie-credits")
+            await self.alerts.kie_code(exc.code, "alert-kie-credits")
         elif isinstance(exc, kie_errors.KieFeatureDisabled):
             async with self.sessionmaker() as session:
                 await disable_model(session, job.model_id, exc.message or "feature disabled")
                 await session.commit()
-            await self.notifier.alert_operators("alert-model-disabled", model=job.model_id)
+            await self.alerts.kie_code(exc.code, "alert-model-disabled", scope=job.model_id, model=job.model_id)
         elif exc.operator_alert:
-            await self.notifier.alert_operators("alert-kie-auth", code=exc.code)
-        ambiguous = getattr(exc, "ambiguous", False)
-        if exc.retryable and not ambiguous and job.attempts < schedule.SUBMIT_RETRIES:
-            attempts = job.attempts + 1
-            await self._save(job, state=JobState.WAITING, attempts=attempts,
-                             next_check_at=self.clock() + schedule.backoff(attempts, self.speedup))
-            await self.notifier.show_status(job)
-            return
-        await self._fail(job, _reason(exc), _user_detail(exc))
+            await self.alerts.kie_code(exc.code, "alert-kie-auth", code=exc.code)
 
-    async def _poll(self, job: Job, model: ModelSpec) -> None:
-        elapsed = (self.clock() - _aware(job.submitted_at or job.created_at)).total_seconds()
-        if elapsed > schedule.timeout_for(model.category, self.speedup):
-            await self._fail(job, "timeout")
+    async def _disabled(self, model_id: str) -> bool:
+        async with self.sessionmaker() as session:
+            return model_id in await disabled_models(session)
+
+    # --- poll ------------------------------------------------------------------------------------
+    async def _poll(self, job: Job, model: ModelSpec | None) -> None:
+        elapsed = (self.clock() - (job.submitted_at or job.created_at)).total_seconds()
+        if elapsed > schedule.timeout_for(model.category if model else "", self.speedup):
+            await self._fail(job, "timeout", only_from=(JobState.RUNNING,))
             return
+        assert job.kie_task_id is not None
         try:
-            record = await self.kie.record_info(job.kie_task_id)
+            record: TaskRecord | None = await self.kie.record_info(job.kie_task_id)
         except kie_errors.KieRecordPending:
             record = None  # normal right after createTask
         except kie_errors.KieError as exc:
             log.warning("job %s: recordInfo failed: %s", job.id, exc)
             if exc.operator_alert:
-                await self.notifier.alert_operators("alert-kie-polling", code=exc.code)
-            await self._save(job, next_check_at=self.clock() + schedule.backoff(2, self.speedup))
+                await self.alerts.kie_code(exc.code, "alert-kie-polling", code=exc.code)
+            await self._save(job, when_state=JobState.RUNNING,
+                             next_check_at=_unless_hinted(job, self.clock() + schedule.backoff(2, self.speedup)))
             return
-        if record is not None and record.state == "success":
-            await self._save(job, state=JobState.DELIVERING, kie_state="success", progress=100,
-                             result={"urls": record.result_urls}, next_check_at=self.clock())
-            await self._deliver(job, model)
-            return
-        if record is not None and record.state in ("fail", "failed"):
-            await self._fail(job, failure_reason(record.fail_msg), record.fail_msg or record.fail_code)
-            return
-        progress = record.progress if record is not None and record.progress is not None else (
-            schedule.estimated_progress(elapsed * self.speedup, model.typical_seconds))
-        await self._save(job, kie_state=record.state if record else "waiting", progress=progress,
-                         next_check_at=self.clock() + schedule.poll_interval(elapsed * self.speedup, self.speedup))
-        await self.notifier.show_status(job)
+        if record is not None and record.succeeded:
+            await self._succeeded(job, model, record)
+        elif record is not None and record.failed:
+            await self._fail(job, failure_reason(record.fail_msg), record.fail_msg or record.fail_code,
+                             only_from=(JobState.RUNNING,))
+        else:
+            await self._still_running(job, model, record, elapsed)
 
-    async def _deliver(self, job: Job, model: ModelSpec) -> None:
+    async def _still_running(self, job: Job, model: ModelSpec | None, record: TaskRecord | None,
+                             elapsed: float) -> None:
+        progress = record.progress if record is not None and record.progress is not None else (
+            schedule.estimated_progress(elapsed * self.speedup, model.typical_seconds if model else 0))
+        next_check = _unless_hinted(job, self.clock() + self._poll_interval(elapsed, model))
+        if await self._save(job, when_state=JobState.RUNNING, kie_state=record.state if record else "waiting",
+                            progress=progress, next_check_at=next_check):
+            await self._show(job)
+
+    async def _succeeded(self, job: Job, model: ModelSpec | None, record: TaskRecord) -> None:
+        if not record.result_urls:  # `success` with an empty or unreadable resultJson: nothing can be delivered
+            log.warning("job %s: KIE task %s succeeded without a readable result", job.id, job.kie_task_id)
+            await self._fail(job, "generation", only_from=(JobState.RUNNING,))
+            return
+        if await self._save(job, when_state=JobState.RUNNING, state=JobState.DELIVERING, kie_state="success",
+                            progress=100, result={"urls": record.result_urls}, delivering_since=self.clock(),
+                            delivery_attempts=0, next_check_at=self.clock()):
+            await self._deliver(job, model)
+
+    def _poll_interval(self, elapsed: float, model: ModelSpec | None) -> timedelta:
+        if self.callbacks_expected:
+            return schedule.fallback_interval(model.typical_seconds if model else 0, self.speedup)
+        return schedule.poll_interval(elapsed * self.speedup, self.speedup)
+
+    # --- deliver and settle ----------------------------------------------------------------------
+    async def _deliver(self, job: Job, model: ModelSpec | None) -> None:
+        """Send the result; charge only once it reached the user. A send that fails leaves it pending."""
         urls = list((job.result or {}).get("urls") or [])
+        if not urls:
+            await self._fail(job, "generation", only_from=(JobState.DELIVERING,))
+            return
+        if self.heartbeat.lost(job.id):  # another worker has the job now: it sends, not us
+            return
         try:
             delivered = await self.notifier.deliver(job, urls)
         except RecipientGone:
-            log.warning("job %s: user %s blocked the bot; result kept, job settled", job.id, job.user_id)
-            delivered = []
-        except Exception:
-            if job.attempts >= schedule.DELIVERY_RETRIES:
-                log.exception("job %s: giving up delivery after %s attempts; settling", job.id, job.attempts)
-                delivered = []
-            else:
-                log.exception("job %s: delivery failed; will retry", job.id)
-                await self._save(job, attempts=job.attempts + 1,
-                                 next_check_at=self.clock() + schedule.backoff(job.attempts + 1, self.speedup))
-                return
+            # The user blocked the bot: nothing reached them, so nothing is charged (no charge without a delivered
+            # result); the hold goes back to their balance.
+            log.warning("job %s: user %s blocked the bot; not delivered, hold released", job.id, job.user_id)
+            await self._fail(job, "undelivered", only_from=(JobState.DELIVERING,))
+            return
+        except Exception as exc:
+            await self._delivery_failed(job, exc)
+            return
         charged = await self._actual_price(job, model, urls)
         async with self.sessionmaker() as session:
             fresh = await job_repo.get_job(session, job.id)
             assert fresh is not None
             fresh.delivered = delivered
-            await job_repo.finish_job(session, fresh, charged=charged)
+            settled = await job_repo.finish_job(session, fresh, charged=charged, owner=self.owner,
+                                                only_from=(JobState.DELIVERING,))
             await session.commit()
         _copy(fresh, job)
-        await self.notifier.show_status(job, final=True)
+        if settled:
+            await self._show(job, final=True)
 
-    async def _actual_price(self, job: Job, model: ModelSpec, urls: list[str]) -> int:
+    async def _delivery_failed(self, job: Job, exc: Exception) -> None:
+        attempts = job.delivery_attempts + 1
+        since = job.delivering_since or self.clock()  # None: a row from before delivery attempts were counted
+        pending = self.clock() - since
+        if pending >= schedule.DELIVERY_PATIENCE:
+            log.error("job %s: result not delivered after %s attempts over %s; released", job.id, attempts, pending)
+            await self._fail(job, "undelivered", only_from=(JobState.DELIVERING,))
+            return
+        wait = schedule.delivery_backoff(attempts, self.speedup)
+        log.warning("job %s: delivery attempt %s failed (%s: %s); result kept, next try in %s",
+                    job.id, attempts, type(exc).__name__, exc, wait)
+        await self._save(job, when_state=JobState.DELIVERING, delivery_attempts=attempts, delivering_since=since,
+                         next_check_at=self.clock() + wait)
+
+    async def _actual_price(self, job: Job, model: ModelSpec | None, urls: list[str]) -> int:
         """The price shown, or less when it depended on the output (megapixels, output size)."""
+        if model is None:
+            return job.price
         facts = media_facts(job.files)
         quote = pricing.quote(model, job.values, facts)
         if quote is None or quote.exact:
@@ -239,32 +341,51 @@ class Engine:
         return min(job.price, pricing.user_price(Decimal(credits), self.settings.price_markup))
 
     # --- bookkeeping ---------------------------------------------------------------------------
-    async def _fail(self, job: Job, reason: str, detail: str | None = None) -> None:
+    async def _fail(self, job: Job, reason: str, detail: str | None = None, *,
+                    only_from: tuple[JobState, ...]) -> None:
+        """Fail and release, if this worker still holds the job and it is in one of `only_from`."""
         async with self.sessionmaker() as session:
             fresh = await job_repo.get_job(session, job.id)
             assert fresh is not None
-            await job_repo.fail_job(session, fresh, error_code=reason, error_detail=detail)
+            failed = await job_repo.fail_job(session, fresh, error_code=reason, error_detail=detail,
+                                             owner=self.owner, only_from=only_from)
             await session.commit()
         _copy(fresh, job)
-        log.info("job %s failed (%s); hold released", job.id, reason)
-        await self.notifier.show_status(job, final=True)
+        if failed:
+            log.info("job %s failed (%s); hold released", job.id, reason)
+            await self._show(job, final=True)
 
-    async def _save(self, job: Job, **fields: Any) -> None:
+    async def _save(self, job: Job, *, when_state: JobState | None = None, **fields: Any) -> bool:
+        """Write `fields` if this worker still holds the job (and it is in `when_state`). False: stop the step."""
         async with self.sessionmaker() as session:
-            await job_repo.update_job(session, job.id, self.owner, **fields)
+            saved = await job_repo.update_job(session, job.id, self.owner, when_state=when_state, **fields)
             await session.commit()
-        for name, value in fields.items():
-            setattr(job, name, value)
+        if saved:
+            for name, value in fields.items():
+                if not isinstance(value, ColumnElement):  # an SQL expression: its value is in the row only
+                    setattr(job, name, value)
+        else:
+            log.info("job %s: not ours any more or moved on; step stopped", job.id)
+        return saved
+
+    async def _show(self, job: Job, *, final: bool = False) -> None:
+        """The status message is a courtesy: a Telegram failure must not fail or repeat a step."""
+        try:
+            await self.notifier.show_status(job, final=final)
+        except Exception as exc:
+            log.warning("job %s: could not show its status: %s: %s", job.id, type(exc).__name__, exc)
+
+
+def _unless_hinted(job: Job, at: datetime) -> ColumnElement[datetime]:
+    """`next_check_at = at`, unless a callback made the job due while this step was polling (the row's time is no
+    longer the one claimed): then it stays due, and the hint is not lost."""
+    return case((Job.next_check_at == job.next_check_at, literal(at, Job.next_check_at.type)),
+                else_=Job.next_check_at)
 
 
 def _copy(source: Job, target: Job) -> None:
     for column in Job.__table__.columns.keys():
         setattr(target, column, getattr(source, column))
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; they are UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # KIE's words for a refusal on content grounds; the user is told that, not the raw text.

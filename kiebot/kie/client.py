@@ -18,11 +18,13 @@ from typing import Any
 import aiohttp
 
 from kiebot.kie.errors import (
+    NO_ANSWER,
     KieError,
     KieRateLimited,
     KieUnavailable,
     KieValidation,
     contains_telegram_file_url,
+    create_may_be_resent,
     error_for,
     redact,
 )
@@ -33,9 +35,6 @@ log = logging.getLogger("kiebot.kie")
 
 USER_AGENT = "kiebot/0.1"
 CREATE, POLL, OTHER = "createTask", "recordInfo", "other"
-# Codes that prove createTask made no task, so sending it again cannot run (and bill) it twice.
-_CREATE_SAFE_CODES = frozenset({429, 455, 550})
-_NETWORK = 0  # pseudo-code for "no answer at all"
 _MAX_DELAY = 30.0
 
 FormFactory = Callable[[], aiohttp.FormData]
@@ -176,12 +175,8 @@ class KieClient:
     def _may_retry(exc: KieError, op: str) -> bool:
         if not exc.retryable or exc.code == 422:  # 422 "recordInfo is null" is the engine's to wait for
             return False
-        if op != CREATE:
-            return True
-        # A createTask retry is safe only when KIE certainly made no task.
-        if exc.code in _CREATE_SAFE_CODES:
-            return True
-        return isinstance(exc, KieUnavailable) and exc.code == _NETWORK and not exc.ambiguous
+        # A createTask is sent again only when KIE certainly made no task (the policy lives in kie/errors.py).
+        return op != CREATE or create_may_be_resent(exc)
 
     def _delay(self, exc: KieError, attempt: int) -> float:
         if isinstance(exc, KieRateLimited) and exc.retry_after is not None:
@@ -217,12 +212,12 @@ class KieClient:
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # The connection was never made: nothing was sent.
             self._log(method, url, "-", "network", started)
-            raise KieUnavailable(_NETWORK, f"cannot connect to KIE ({type(exc).__name__})") from None
+            raise KieUnavailable(NO_ANSWER, f"cannot connect to KIE ({type(exc).__name__})") from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             # Sent (at least partly) with no answer: a createTask may have gone through.
             self._log(method, url, "-", "network", started)
             raise KieUnavailable(
-                _NETWORK, f"no answer from KIE ({type(exc).__name__})", ambiguous=op == CREATE
+                NO_ANSWER, f"no answer from KIE ({type(exc).__name__})", ambiguous=op == CREATE
             ) from None
         try:
             data = self._unwrap(status, text, content_type, retry_after, op)

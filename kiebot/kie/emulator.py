@@ -35,6 +35,8 @@ Control API (no auth):
     POST /_emulator/reset         forget tasks, uploads, files, faults and outcomes; restore the balance
     GET  /_emulator/tasks         {"tasks": [{"taskId", "model", "input", "callBackUrl", "state"}, ...]}
     GET  /_emulator/uploads       {"uploads": [{"fileName", "uploadPath", "mimeType", "fileSize", "downloadUrl"}]}
+    GET  /_emulator/calls         {"calls": {"createTask": 3, "recordInfo": 7, ...}}: API calls received since the
+                                  last reset, faults included (to measure how many calls a generation costs)
 
 Stricter than KIE on purpose: an input holding a Telegram file URL (`/file/bot<token>/`) is refused with 422,
 so tests catch a leaked bot token.
@@ -54,6 +56,7 @@ import logging
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -167,8 +170,10 @@ class EmulatorState:
     outcomes: list[Outcome] = field(default_factory=list)
     jobs: set[asyncio.Task[None]] = field(default_factory=set)
     http: aiohttp.ClientSession | None = None
+    calls: Counter[str] = field(default_factory=Counter)
 
     def reset(self) -> None:
+        self.calls.clear()
         for job in self.jobs:
             job.cancel()
         self.jobs.clear()
@@ -254,6 +259,8 @@ async def log_requests(request: web.Request, handler: Any) -> web.StreamResponse
 @web.middleware
 async def inject_faults(request: web.Request, handler: Any) -> web.StreamResponse:
     endpoint = _ENDPOINTS.get(request.path)
+    if endpoint:
+        request.app[STATE].calls[endpoint] += 1
     fault = request.app[STATE].take_fault(endpoint) if endpoint else None
     if fault is None:
         return await handler(request)
@@ -554,6 +561,10 @@ async def control_uploads(request: web.Request) -> web.Response:
     return web.json_response({"uploads": request.app[STATE].uploads})
 
 
+async def control_calls(request: web.Request) -> web.Response:
+    return web.json_response({"calls": dict(request.app[STATE].calls)})
+
+
 # --- app and servers -------------------------------------------------------------------------------
 
 
@@ -602,6 +613,7 @@ def create_app(
     app.router.add_post("/_emulator/reset", control_reset)
     app.router.add_get("/_emulator/tasks", control_tasks)
     app.router.add_get("/_emulator/uploads", control_uploads)
+    app.router.add_get("/_emulator/calls", control_calls)
     return app
 
 

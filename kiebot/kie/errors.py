@@ -137,6 +137,28 @@ class KieFeatureDisabled(KieError):
     disable_model = True
 
 
+# --- createTask: the one policy on sending it again --------------------------------------------------------
+# createTask is not idempotent: if KIE made a task, sending the request again makes (and bills) a second one.
+# So it is sent again only when the answer proves KIE took nothing:
+#   429 (rate limited: rejected, not queued), 455 (maintenance), 550 (queue full), and a connection that was
+#   never made (refused, DNS, connect timeout: nothing was sent).
+# Anything else is final for that job: a 5xx, a timeout after sending, an answer we cannot read or without a
+# taskId may all hide a task we never learned about, so the job fails and its hold is released. Such a task is
+# not lost: the callback URL carries the job id, so its callback tells us, and the operators hear of it
+# (engine/callbacks.py). Refusals that trying again cannot cure (401, 402, 422, 505...) fail the job too.
+# The KIE client (quick retries inside one call) and the engine (retries of the job, with backoff) both ask
+# `create_may_be_resent`; nothing else decides it.
+NO_ANSWER = 0  # pseudo-code of KieUnavailable when no HTTP answer came at all
+CREATE_REFUSED_CODES = frozenset({429, 455, 550})
+
+
+def create_may_be_resent(exc: KieError) -> bool:
+    """True when a failed createTask certainly made no task, so sending it again cannot run it twice."""
+    if exc.code in CREATE_REFUSED_CODES:
+        return True
+    return isinstance(exc, KieUnavailable) and exc.code == NO_ANSWER and not exc.ambiguous
+
+
 _BY_CODE: dict[int, type[KieError]] = {
     400: KieValidation,
     401: KieAuthError,

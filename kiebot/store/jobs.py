@@ -1,10 +1,13 @@
 """The job repository: state bookkeeping for the engine and the bot (no business rules beyond that).
 
 Workers claim jobs with a lease (`lease_owner`, `lease_until`): a claim is a conditional UPDATE that only takes a
-job whose lease is free or expired, so several replicas never work one job at once. Only the lease owner may change
-a job with `update_job`. Settlement (`finish_job`, `fail_job`) changes the state and the money in one transaction and
-is idempotent. Nothing here commits: the caller owns the unit of work (commit soon after `claim_due`).
-All datetimes are aware UTC (see `models.UTCDateTime`).
+job whose lease is free or expired, so several replicas never work one job at once; the worker renews its leases
+while a step runs (`renew_leases`). Only the lease owner may change a job with `update_job`, optionally only in an
+expected state. The KIE task id is written by `attach_task`, guarded by the job's own state (`submitting` and no
+task id yet) rather than by the lease, because the task exists at KIE whoever holds the lease by then.
+Settlement (`finish_job`, `fail_job`) changes the state and the money in one transaction and is idempotent; the
+engine passes its lease, so a worker that lost the job settles nothing. Nothing here commits: the caller owns the
+unit of work (commit soon after `claim_due`). All datetimes are aware UTC (see `models.UTCDateTime`).
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.store import free_tries, wallet
@@ -24,11 +27,13 @@ from kiebot.store.models import (
     ChatThrottle,
     Job,
     JobState,
-    User,
 )
 
 _JOB_COLUMNS = frozenset(c.key for c in Job.__mapper__.column_attrs)
-_READONLY = frozenset({"id", "user_id", "confirm_key", "price"})
+_READONLY = frozenset({"id", "user_id", "confirm_key", "price", "kie_task_id"})  # the task id: `attach_task`
+# Claims of waiting jobs take this PostgreSQL advisory lock (for their transaction): replicas counting a user's free
+# slots one after another cannot start more than MAX_ACTIVE_PER_USER between them. SQLite serialises writers anyway.
+_CLAIM_WAITING_LOCK = 0x6B696562  # "kieb"
 
 
 class NotEnoughBalance(Exception):
@@ -120,12 +125,40 @@ async def _take(session: AsyncSession, ids: list[int], owner: str, now: datetime
         return []
     stmt = (
         update(Job)
-        .where(Job.id.in_(ids), _lease_free(now))
+        .where(Job.id.in_(ids), Job.state.in_([s.value for s in OPEN_STATES]), _lease_free(now))
         .values(lease_owner=owner, lease_until=until)
         .returning(Job.id)
         .execution_options(synchronize_session=False)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+def _claimable_waiting(now: datetime, max_active_per_user: int):  # type: ignore[no-untyped-def]
+    """The waiting jobs a worker may start now, oldest first (SELECT id, user_id).
+
+    A user's slots are taken by jobs that are active or waiting under a live lease (claimed to be started); each
+    user's due, unleased waiting jobs are numbered oldest first and only as many as the user has free slots
+    qualify. So the line is global and fair: the oldest job of a user below the limit goes first, and users at
+    their limit (or with a batch of twenty queued) never hold back anyone else.
+    """
+    active = [s.value for s in ACTIVE_STATES]
+    busy = (
+        select(Job.user_id, func.count(Job.id).label("taken"))
+        .where(or_(Job.state.in_(active), and_(Job.state == JobState.WAITING.value, Job.lease_until > now)))
+        .group_by(Job.user_id)
+        .subquery()
+    )
+    ranked = (
+        select(Job.id, Job.user_id, func.row_number().over(partition_by=Job.user_id, order_by=Job.id).label("rank"))
+        .where(Job.state == JobState.WAITING.value, Job.next_check_at <= now, _lease_free(now))
+        .subquery()
+    )
+    return (
+        select(ranked.c.id, ranked.c.user_id)
+        .outerjoin(busy, busy.c.user_id == ranked.c.user_id)
+        .where(ranked.c.rank <= max_active_per_user - func.coalesce(busy.c.taken, 0))
+        .order_by(ranked.c.id)
+    )
 
 
 async def claim_due(
@@ -138,74 +171,28 @@ async def claim_due(
 ) -> list[Job]:
     """Lease up to `limit` due jobs (`next_check_at <= now`, lease free or expired) to `owner`.
 
-    Jobs in submitting/running/delivering come first (most overdue first). A `waiting` job is only taken while its
-    user has fewer than `max_active_per_user` jobs that are active (submitting/running/delivering) or are waiting
-    under a live lease (claimed to be started), oldest waiting first. Each claim is a conditional UPDATE on a free
-    lease; on PostgreSQL candidate rows are read `FOR UPDATE SKIP LOCKED` and the user row is locked while its slots
-    are counted, so replicas neither take one job twice nor start more than the limit. Commit soon after.
+    Jobs in submitting/running/delivering come first (most overdue first), read `FOR UPDATE SKIP LOCKED` on
+    PostgreSQL. Then waiting jobs in the fair order of `_claimable_waiting`, under a transaction-scoped advisory
+    lock on PostgreSQL so that replicas count free slots one after another. Each claim is a conditional UPDATE on a
+    free lease, so replicas never take one job twice. Commit soon after.
     """
     if limit <= 0:
         return []
     until = now + timedelta(seconds=lease_seconds)
-    free = _lease_free(now)
-    active = [s.value for s in ACTIVE_STATES]
-
     due_active = (
         select(Job.id)
-        .where(Job.state.in_(active), Job.next_check_at <= now, free)
+        .where(Job.state.in_([s.value for s in ACTIVE_STATES]), Job.next_check_at <= now, _lease_free(now))
         .order_by(Job.next_check_at, Job.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     claimed = await _take(session, list((await session.execute(due_active)).scalars()), owner, now, until)
-
     remaining = limit - len(claimed)
     if remaining > 0:
-        waiting_users = (
-            select(Job.user_id, func.min(Job.id).label("first"))
-            .where(Job.state == JobState.WAITING.value, Job.next_check_at <= now, free)
-            .group_by(Job.user_id)
-            .order_by(func.min(Job.id))
-            .limit(remaining)
-        )
-        user_ids = [row[0] for row in (await session.execute(waiting_users)).all()]
-        picked: dict[int, int] = {}
-        for user_id in sorted(user_ids):  # lock users in one order: no deadlocks between replicas
-            if remaining <= 0:
-                break
-            await session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
-            busy = await session.scalar(
-                select(func.count(Job.id)).where(
-                    Job.user_id == user_id,
-                    or_(
-                        Job.state.in_(active),
-                        and_(Job.state == JobState.WAITING.value, Job.lease_until > now),
-                    ),
-                )
-            )
-            slots = min(max_active_per_user - int(busy or 0), remaining)
-            if slots <= 0:
-                continue
-            ids = (
-                await session.execute(
-                    select(Job.id)
-                    .where(
-                        Job.user_id == user_id,
-                        Job.state == JobState.WAITING.value,
-                        Job.next_check_at <= now,
-                        free,
-                    )
-                    .order_by(Job.id)
-                    .limit(slots)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalars()
-            taken = await _take(session, list(ids), owner, now, until)
-            for job_id in taken:
-                picked[job_id] = user_id
-            remaining -= len(taken)
-        claimed.extend(sorted(picked))
-
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_WAITING_LOCK})
+        waiting = (await session.execute(_claimable_waiting(now, max_active_per_user).limit(remaining))).all()
+        claimed += sorted(await _take(session, [row.id for row in waiting], owner, now, until))
     if not claimed:
         return []
     jobs = (
@@ -217,13 +204,31 @@ async def claim_due(
     return sorted(jobs, key=lambda job: order[job.id])
 
 
+async def renew_leases(session: AsyncSession, owner: str, job_ids: list[int], until: datetime) -> set[int]:
+    """Extend `owner`'s leases on `job_ids` to `until` in one statement; returns the ids still held (the others
+    were lost: taken by another worker after expiring, or settled)."""
+    if not job_ids:
+        return set()
+    stmt = (
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.lease_owner == owner)
+        .values(lease_until=until)
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
 async def release_lease(session: AsyncSession, job_id: int, owner: str) -> bool:
     """Give the lease back (only if it is ours). True when released."""
     return await update_job(session, job_id, owner, lease_owner=None, lease_until=None)
 
 
-async def update_job(session: AsyncSession, job_id: int, owner: str, **fields: Any) -> bool:
-    """Change fields of a job whose lease `owner` still holds. False (nothing changed) when the lease is not ours.
+async def update_job(
+    session: AsyncSession, job_id: int, owner: str, *, when_state: JobState | None = None, **fields: Any
+) -> bool:
+    """Change fields of a job whose lease `owner` still holds (and, with `when_state`, that is in that state).
+    False (nothing changed) when the lease is not ours or the state has moved on (e.g. the user cancelled).
 
     Values may be SQL expressions (e.g. `attempts=Job.attempts + 1`). A loaded Job object is refreshed.
     """
@@ -232,13 +237,16 @@ async def update_job(session: AsyncSession, job_id: int, owner: str, **fields: A
         raise ValueError(f"unknown job fields: {sorted(unknown)}")
     readonly = set(fields) & _READONLY
     if readonly:
-        raise ValueError(f"job fields that never change: {sorted(readonly)}")
+        raise ValueError(f"job fields update_job never changes: {sorted(readonly)}")
     if not fields:
         return True
     values = {key: _plain(value) for key, value in fields.items()}
+    conditions = [Job.id == job_id, Job.lease_owner == owner]
+    if when_state is not None:
+        conditions.append(Job.state == _plain(when_state))
     stmt = (
         update(Job)
-        .where(Job.id == job_id, Job.lease_owner == owner)
+        .where(*conditions)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -282,16 +290,53 @@ async def position_in_line(session: AsyncSession, job: Job) -> int:
     return int(await session.scalar(stmt) or 0)
 
 
-async def finish_job(session: AsyncSession, job: Job, *, charged: int, key_suffix: str = "") -> bool:
+async def line_position(session: AsyncSession, job_id: int, max_active_per_user: int, now: datetime) -> int | None:
+    """How many jobs will start before this waiting one as far as is known now (0: it is next, or a worker is
+    starting it), or None when the job is not waiting. Counted: the user's own older waiting jobs no worker has
+    taken yet, and older waiting jobs of other users that may start now (the order of `claim_due`)."""
+    job = await get_job(session, job_id)
+    if job is None or job.state != JobState.WAITING:
+        return None
+    if job.lease_until is not None and job.lease_until > now:
+        return 0
+    own = await session.scalar(
+        select(func.count(Job.id)).where(
+            Job.user_id == job.user_id, Job.state == JobState.WAITING.value, Job.id < job.id, _lease_free(now)
+        )
+    )
+    line = _claimable_waiting(now, max_active_per_user).subquery()
+    others = await session.scalar(
+        select(func.count()).select_from(line).where(line.c.user_id != job.user_id, line.c.id < job.id)
+    )
+    return int(own or 0) + int(others or 0)
+
+
+def _settle_guard(job: Job, owner: str | None, only_from: tuple[JobState, ...]) -> list[Any]:
+    conditions = [Job.id == job.id, Job.state.in_([_plain(state) for state in only_from])]
+    if owner is not None:
+        conditions.append(Job.lease_owner == owner)
+    return conditions
+
+
+async def finish_job(
+    session: AsyncSession,
+    job: Job,
+    *,
+    charged: int,
+    key_suffix: str = "",
+    owner: str | None = None,
+    only_from: tuple[JobState, ...] = OPEN_STATES,
+) -> bool:
     """DONE + capture of the hold (the user pays `charged`, the rest of the price goes back), one transaction.
 
-    Idempotent: False (nothing changes) when the job is already done or failed. Ledger key `charge:<job_id><suffix>`.
+    Only from the states `only_from`, and with `owner` only while that worker holds the lease. Idempotent: False
+    (nothing changes) when the job is already done or failed, or the guard fails. Ledger key `charge:<job_id><suffix>`.
     """
     if isinstance(charged, bool) or not isinstance(charged, int) or charged < 0 or charged > job.price:
         raise ValueError(f"charged must be an int between 0 and the price {job.price}, got {charged!r}")
     stmt = (
         update(Job)
-        .where(Job.id == job.id, Job.state.in_([s.value for s in OPEN_STATES]))
+        .where(*_settle_guard(job, owner, only_from))
         .values(state=JobState.DONE.value, charged=charged, finished_at=utcnow(), lease_owner=None, lease_until=None)
         .execution_options(synchronize_session=False)
     )
@@ -304,14 +349,23 @@ async def finish_job(session: AsyncSession, job: Job, *, charged: int, key_suffi
     return True
 
 
-async def fail_job(session: AsyncSession, job: Job, *, error_code: str, error_detail: str | None = None) -> bool:
+async def fail_job(
+    session: AsyncSession,
+    job: Job,
+    *,
+    error_code: str,
+    error_detail: str | None = None,
+    owner: str | None = None,
+    only_from: tuple[JobState, ...] = OPEN_STATES,
+) -> bool:
     """FAILED + release of the whole price (or the free try given back), one transaction.
 
-    Idempotent: False (nothing changes) when the job is already done or failed. Ledger key `release:<job_id>`.
+    Only from the states `only_from`, and with `owner` only while that worker holds the lease. Idempotent: False
+    (nothing changes) when the job is already done or failed, or the guard fails. Ledger key `release:<job_id>`.
     """
     stmt = (
         update(Job)
-        .where(Job.id == job.id, Job.state.in_([s.value for s in OPEN_STATES]))
+        .where(*_settle_guard(job, owner, only_from))
         .values(
             state=JobState.FAILED.value,
             error_code=str(error_code)[:32],
@@ -330,6 +384,58 @@ async def fail_job(session: AsyncSession, job: Job, *, error_code: str, error_de
     await free_tries.give_back(session, job)  # a failed free run gives its daily try back
     await _refresh_loaded(session, job.id)
     return True
+
+
+# --- the KIE task id and callbacks -------------------------------------------------------------------
+
+
+async def attach_task(session: AsyncSession, job_id: int, task_id: str, **fields: Any) -> bool:
+    """Record the KIE task of a job that is `submitting` and has no task yet: the job becomes `running`.
+
+    Guarded by the job's state, not by the lease: whoever learns the task id (the worker that sent createTask,
+    or a callback after that worker died) may record it, once. False when the job has moved on (failed by a
+    takeover, attached already); the caller then holds a task no job is waiting for.
+    `fields` are further columns to set in the same statement (values, files, next_check_at...).
+    """
+    unknown = set(fields) - _JOB_COLUMNS
+    if unknown:
+        raise ValueError(f"unknown job fields: {sorted(unknown)}")
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.SUBMITTING.value, Job.kie_task_id.is_(None))
+        .values(kie_task_id=task_id, state=JobState.RUNNING.value, **{k: _plain(v) for k, v in fields.items()})
+        .execution_options(synchronize_session=False)
+    )
+    if (await session.execute(stmt)).rowcount != 1:
+        return False
+    await _refresh_loaded(session, job_id)
+    return True
+
+
+async def note_orphan_task(session: AsyncSession, job_id: int, task_id: str) -> bool:
+    """Write down, on a job that is already settled and has no task id, the KIE task it turned out to have
+    (createTask went through after all). For the record only: the state and the money do not change."""
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id, Job.state.in_([JobState.DONE.value, JobState.FAILED.value]),
+               Job.kie_task_id.is_(None))
+        .values(kie_task_id=task_id)
+        .execution_options(synchronize_session=False)
+    )
+    return (await session.execute(stmt)).rowcount == 1
+
+
+async def make_due(session: AsyncSession, task_id: str, now: datetime) -> int | None:
+    """A KIE callback's hint: the running job of `task_id` is looked at now (no lease needed, only the time of the
+    next look changes). Returns its id, or None when no running job has this task."""
+    stmt = (
+        update(Job)
+        .where(Job.kie_task_id == task_id, Job.state == JobState.RUNNING.value)
+        .values(next_check_at=now)
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def try_take_edit_slot(session: AsyncSession, chat_id: int, now: datetime, interval: float) -> bool:

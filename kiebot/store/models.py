@@ -153,7 +153,10 @@ class Job(Base):
     error_detail: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"urls": [...], "media": "image"|...}
     delivered: Mapped[list[Any] | None] = mapped_column(JSON)  # [{"type": "photo", "file_id": ...}]
-    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # createTask retries
+    # Failed sends of a result, counted apart from `attempts`; the result stays pending for a day (engine/schedule.py).
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    delivering_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_check_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -272,3 +275,13 @@ class Referral(Base):
     referrer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     rewarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OperatorAlert(Base):
+    """When an incident (e.g. `kie:402`, `orphan:<task id>`) was last reported to the operators, so every replica
+    reports it once per window instead of once per job and poll."""
+
+    __tablename__ = "operator_alerts"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -74,6 +74,7 @@ def make_settings(tmp_path: Path, tg: FakeTelegram, kie: RunningEmulator, **over
         kie_poll_speedup=20,
         worker_interval=0.05,
         status_edit_interval=0.2,
+        web_port=0,  # a free port: stacks running side by side never share one
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -145,14 +145,15 @@ async def test_user_who_blocked_the_bot_does_not_stop_others(quick: Stack, alice
     tg.block(alice.id)
 
     def final_status_tried() -> bool:  # the user sees nothing any more; the bot's last try is the settled status
-        return any(str(c.params.get("chat_id")) == str(alice.id) and READY in str(c.params.get("text"))
+        return any(str(c.params.get("chat_id")) == str(alice.id) and "❌" in str(c.params.get("text"))
                    for c in tg.calls("editMessageText"))
 
     await tg.wait_for(final_status_tried, timeout=20)
     assert any(str(c.params.get("chat_id")) == str(alice.id) and c.status == 403 for c in tg.calls("sendPhoto"))
     jobs = await jobs_of(stack, alice)
-    assert [job.state for job in jobs] == ["done"]  # the result was made: kept and charged, nothing left held
-    assert await balance_of(stack, alice) == (92, 0)
+    # Nothing reached the user: no charge without a delivered result; the hold is back on the balance.
+    assert [(job.state, job.error_code) for job in jobs] == [("failed", "undelivered")]
+    assert await balance_of(stack, alice) == (100, 0)
 
     b = Journey(stack, boris)
     await b.fill("google-nano-banana", "Лес", "⏩ Остальное по умолчанию")

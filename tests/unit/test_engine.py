@@ -204,13 +204,13 @@ async def test_a_task_that_never_ends_times_out_and_is_released(parts, db_sessio
     assert job.error_code == "timeout" and await money(db_sessionmaker) == (100, 0)
 
 
-async def test_a_user_who_blocked_the_bot_is_settled(parts, db_sessionmaker) -> None:  # noqa: F811
+async def test_a_user_who_blocked_the_bot_is_not_charged(parts, db_sessionmaker) -> None:  # noqa: F811
     engine, kie, notifier, clock = parts
     notifier.gone = True
     job_id = await new_job(db_sessionmaker, clock)
     kie.records = [record("task-1", "success", ("https://r/1.png",))]
-    job = await run_until(engine, clock, db_sessionmaker, job_id, (JobState.DONE,))
-    assert job.delivered == [] and await money(db_sessionmaker) == (92, 0)
+    job = await run_until(engine, clock, db_sessionmaker, job_id, (JobState.FAILED,))
+    assert job.error_code == "undelivered" and await money(db_sessionmaker) == (100, 0)
 
 
 async def test_jobs_beyond_the_active_limit_wait_in_line(parts, db_sessionmaker) -> None:  # noqa: F811

@@ -91,7 +91,10 @@ async def test_claim_respects_slots_and_leases(db_session) -> None:  # type: ign
 
     assert await jobs.update_job(s, a_jobs[0].id, "w1", state=JobState.SUBMITTING)
     assert not await jobs.update_job(s, a_jobs[0].id, "w2", state=JobState.RUNNING)  # not our lease
-    assert await jobs.update_job(s, a_jobs[0].id, "w1", state=JobState.RUNNING, kie_task_id="t-1", attempts=Job.attempts + 1)
+    assert await jobs.update_job(s, a_jobs[0].id, "w1", attempts=Job.attempts + 1)
+    with pytest.raises(ValueError):  # the task id is written by attach_task only
+        await jobs.update_job(s, a_jobs[0].id, "w1", kie_task_id="t-0")
+    assert await jobs.attach_task(s, a_jobs[0].id, "t-1")
     assert a_jobs[0].state == "running" and a_jobs[0].attempts == 1  # loaded object refreshed
     assert await jobs.release_lease(s, a_jobs[0].id, "w1")
     assert await jobs.release_lease(s, a_jobs[1].id, "w1")  # a waiting job given back

@@ -12,7 +12,8 @@ BAR_CELLS = 10
 FAILURE_TEXTS = {
     "generation": "fail-generation", "rejected": "fail-rejected", "service": "fail-service",
     "timeout": "fail-timeout", "file": "fail-file", "interrupted": "fail-interrupted",
-    "unavailable": "fail-unavailable", "policy": "fail-policy",
+    "unavailable": "fail-unavailable", "policy": "fail-policy", "cancelled": "fail-cancelled",
+    "undelivered": "fail-undelivered",
 }
 
 

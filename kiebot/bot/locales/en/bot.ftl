@@ -177,6 +177,8 @@ fail-file = the service could not read an input file. Send the file again.
 fail-interrupted = the task was interrupted before it reached the service.
 fail-unavailable = this model is not available any more.
 fail-policy = the model refused the request under its content rules. Change the prompt or the images.
+fail-cancelled = cancelled before it started.
+fail-undelivered = the result could not be delivered to this chat.
 
 ## History
 history-title = <b>Recent generations</b>
@@ -202,6 +204,7 @@ alert-kie-credits = ⚠️ The KIE account is out of credits: new generations ar
 alert-model-disabled = ⚠️ KIE disabled the model { $model }: it is no longer offered, and its jobs were refunded.
 alert-kie-auth = ⚠️ KIE refused a task with code { $code }: check the KIE API key.
 alert-kie-polling = ⚠️ Checking task status at KIE fails with code { $code }.
+alert-orphan-task = ⚠️ KIE task { $task } ran for job #{ $job } (user { $user_id }, { $model }) after the job was settled: its KIE credits were spent; the user was not charged and got nothing.
 
 ## Errors
 error-generic = Something went wrong on our side. Your data and balance are safe; please try again.
