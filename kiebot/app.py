@@ -28,6 +28,7 @@ from kiebot.services.answers import InputFiles
 from kiebot.services.free import FreePolicy
 from kiebot.services.generation import GenerationService
 from kiebot.services.history import HistoryService
+from kiebot.services.jobs import JobControl
 from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
 from kiebot.store import db
@@ -71,6 +72,7 @@ class App:
                                          FreePolicy.of(settings.free_daily, settings.free_models)),
             inputs=InputFiles(self.kie),
             money=MoneyService.of(self.db, settings, self.catalog),
+            jobs=JobControl(self.db, settings.max_active_per_user),
         )
         self.bot: Bot = create_bot(settings)
         self.dispatcher: Dispatcher = create_dispatcher(

@@ -91,6 +91,18 @@ class HistoryPageCB(CallbackData, prefix="hp"):
     page: int
 
 
+class JobAction(StrEnum):
+    CANCEL = "cancel"  # while it waits in the bot's line
+    RETRY = "retry"  # after it failed: the same values on a new confirmation
+
+
+class JobCB(CallbackData, prefix="j"):
+    """A button on a generation's status message."""
+
+    action: JobAction
+    job_id: int
+
+
 class TopupCB(CallbackData, prefix="tu"):
     """Buy the package of `stars` Stars (the invoice names the package it was shown for)."""
 

@@ -15,6 +15,7 @@ from kiebot.services.account import AccountService
 from kiebot.services.answers import InputFiles
 from kiebot.services.generation import GenerationService
 from kiebot.services.history import HistoryService
+from kiebot.services.jobs import JobControl
 from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
 
@@ -29,6 +30,7 @@ class AppServices:
     generation: GenerationService
     inputs: InputFiles
     money: MoneyService
+    jobs: JobControl
 
     @property
     def base_catalog(self) -> Catalog:

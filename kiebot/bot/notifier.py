@@ -27,7 +27,7 @@ from aiogram.types import (
 from kiebot.bot.flood import in_background
 from kiebot.bot.i18n import Translator
 from kiebot.bot.screens import Screen
-from kiebot.bot.screens.status import JobStatus, status_text
+from kiebot.bot.screens.status import JobStatus, status_screen
 from kiebot.bot.ui import edit_or_send
 from kiebot.catalog import Catalog, ModelSpec
 from kiebot.config import Settings
@@ -61,17 +61,18 @@ class TelegramNotifier:
 
     # --- status message --------------------------------------------------------------------------
     async def show_status(self, job: Job, *, final: bool = False) -> None:
-        text = await self._status_text(job)
+        screen = await self._status_screen(job)
+        text = screen.text
         if text == job.status_text or not await self._edit_slot(job.chat_id, final):
             return
         with in_background():  # the user's own answers go first
-            message_id = await self._put_status(job, text)  # no transaction is open during Telegram I/O
+            message_id = await self._put_status(job, screen)  # no transaction is open during Telegram I/O
         async with self.sessionmaker() as session:
             await job_repo.set_status_message(session, job.id, message_id, text)
             await session.commit()
         job.status_text, job.status_message_id = text, message_id
 
-    async def _status_text(self, job: Job) -> str:
+    async def _status_screen(self, job: Job) -> Screen:
         ahead = balance = None
         if job.state == JobState.WAITING:
             async with self.reader() as session:
@@ -80,7 +81,7 @@ class TelegramNotifier:
         elif job.state in (JobState.DONE, JobState.FAILED):  # settled: say what the balance is now
             balance = (await self.accounts.get(job.user_id)).balance
         tr = self.translator.bind(job.language)
-        return status_text(tr, job.language, job_status(job, ahead, balance), self.catalog.get(job.model_id))
+        return status_screen(tr, job.language, job_status(job, ahead, balance), self.catalog.get(job.model_id))
 
     async def _edit_slot(self, chat_id: int, final: bool) -> bool:
         """At most one progress edit per STATUS_EDIT_INTERVAL per chat. A final state is always shown
@@ -90,9 +91,9 @@ class TelegramNotifier:
             await session.commit()
         return taken or final
 
-    async def _put_status(self, job: Job, text: str) -> int | None:
+    async def _put_status(self, job: Job, screen: Screen) -> int | None:
         try:
-            return await edit_or_send(self.bot, job.chat_id, job.status_message_id, Screen(text))
+            return await edit_or_send(self.bot, job.chat_id, job.status_message_id, screen)
         except TelegramForbiddenError:
             await self._mark_blocked(job.user_id)
             return job.status_message_id

@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.catalog import Catalog
+from kiebot.services.wizard import Draft
 from kiebot.store import jobs as job_repo
+from kiebot.store.db import Database
 from kiebot.store.models import Job, JobState
 
 
@@ -114,3 +116,28 @@ async def try_again(session: AsyncSession, job_id: int, user_id: int, catalog: C
         return TryAgain(TryAgainOutcome.MODEL_GONE, job.model_id)
     # Copies: the draft the UI builds from them must not share structures with the job row.
     return TryAgain(TryAgainOutcome.READY, job.model_id, copy.deepcopy(job.values), copy.deepcopy(job.files))
+
+
+class JobControl:
+    """The user's own hand on a confirmed job, each call one short unit of work."""
+
+    def __init__(self, db: Database, max_active_per_user: int) -> None:
+        self.db = db
+        self.max_active_per_user = max_active_per_user
+
+    async def status(self, user_id: int, job_id: int) -> JobStatus | None:
+        async with self.db.read() as session:
+            return await job_status(session, job_id, user_id, self.max_active_per_user)
+
+    async def cancel(self, user_id: int, job_id: int) -> CancelResult:
+        async with self.db.write.begin() as session:
+            return await cancel_job(session, job_id, user_id)
+
+    async def try_again(self, user_id: int, job_id: int, catalog: Catalog) -> tuple[TryAgainOutcome, Any]:
+        """(READY, (model, draft at its confirmation)) or (another outcome, None)."""
+        async with self.db.read() as session:
+            again = await try_again(session, job_id, user_id, catalog)
+        model = catalog.get(again.model_id) if again.model_id else None
+        if again.outcome != TryAgainOutcome.READY or model is None:
+            return again.outcome, None
+        return again.outcome, (model, Draft.prefilled(model, again.values, again.files))

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from kiebot.bot.handlers import admin, answers, catalog, confirm, errors, fallback, history, menu, payments, wizard
+from kiebot.bot.handlers import (
+    admin,
+    answers,
+    catalog,
+    confirm,
+    errors,
+    fallback,
+    history,
+    jobs,
+    menu,
+    payments,
+    wizard,
+)
 
 
 def build_routers() -> list[Router]:
     # payments before menu (its /start links) and before answers (a payment arrives while a form is open)
-    modules = (errors, admin, payments, menu, catalog, history, wizard, confirm, answers, fallback)  # fallback last
+    modules = (errors, admin, payments, menu, catalog, history, jobs, wizard, confirm, answers, fallback)  # fallback last
     return [module.router() for module in modules]

@@ -9,7 +9,6 @@ from aiogram.types import CallbackQuery
 from kiebot.bot import ui
 from kiebot.bot.callbacks import ConfirmAction, ConfirmCB
 from kiebot.bot.drafts import FormFilter, OpenForm
-from kiebot.bot.screens import menu as menu_screens
 from kiebot.bot.screens import money as money_screens
 from kiebot.bot.screens import status as status_screens
 from kiebot.services.account import AccountService
@@ -52,8 +51,7 @@ async def go(query: CallbackQuery, form: OpenForm, generation: GenerationService
         await query.answer(form.tr("started"))
         started = result.started
         status = status_screens.JobStatus(started.job_id, form.model.id, "waiting", started.price, ahead=started.ahead)
-        text = status_screens.status_text(form.tr, form.lang, status, form.model)
-        await ui.show(query, menu_screens.notice(text), edit=True)
+        await ui.show(query, status_screens.status_screen(form.tr, form.lang, status, form.model), edit=True)
         if await money.low_balance_due(form.forms.user.id):
             balance_now = (await accounts.get(form.forms.user.id)).balance
             await message.answer(form.tr("low-balance", balance=balance_now))

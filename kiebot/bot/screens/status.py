@@ -4,7 +4,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from kiebot.bot.callbacks import JobAction, JobCB
 from kiebot.bot.i18n import Translate
+from kiebot.bot.screens.common import Screen, button
 from kiebot.catalog import ModelSpec
 
 BAR_CELLS = 10
@@ -62,3 +64,14 @@ def status_text(tr: Translate, lang: str, job: JobStatus, model: ModelSpec | Non
         key = "status-failed-free" if job.free else "status-failed"
         text = tr(key, reason=reason, price=job.price, **common)
     return text if job.balance is None else text + "\n" + tr("balance-after", balance=job.balance)
+
+
+def status_screen(tr: Translate, lang: str, job: JobStatus, model: ModelSpec | None) -> Screen:
+    """The status text with what can still be done: ✖ Cancel while the job waits in the bot's line (it has not
+    reached KIE, so nothing is spent), 🔁 Try again after a failure (while the model is offered)."""
+    text = status_text(tr, lang, job, model)
+    if job.state == "waiting":
+        return Screen.of(text, [[button(tr("btn-cancel-job"), JobCB(action=JobAction.CANCEL, job_id=job.job_id))]])
+    if job.state == "failed" and model is not None and job.error_code != "unavailable":
+        return Screen.of(text, [[button(tr("btn-try-again"), JobCB(action=JobAction.RETRY, job_id=job.job_id))]])
+    return Screen.of(text)

@@ -168,6 +168,10 @@ status-delivering = 📤 { $model } (#{ $job }): done, sending the result…
 status-done = ✅ { $model } (#{ $job }): ready! Charged { $charged } 💎.
 status-failed = ❌ { $model } (#{ $job }): { $reason }
     The held { $price } 💎 are back on your balance.
+btn-cancel-job = ✖ Cancel
+btn-try-again = 🔁 Try again
+job-too-late = It has already been sent to the model and can no longer be cancelled.
+job-gone = This generation cannot be tried again: its model is no longer offered.
 result-caption = { $model } · #{ $job }
 fail-generation = the model could not generate a result.
 fail-rejected = the service rejected the parameters.

@@ -170,6 +170,10 @@ status-delivering = 📤 { $model } (#{ $job }): готово, отправля�
 status-done = ✅ { $model } (#{ $job }): готово! Списано { $charged } 💎.
 status-failed = ❌ { $model } (#{ $job }): { $reason }
     Зарезервированные { $price } 💎 вернулись на баланс.
+btn-cancel-job = ✖ Отменить
+btn-try-again = 🔁 Попробовать снова
+job-too-late = Задача уже отправлена модели, отменить её нельзя.
+job-gone = Эту генерацию нельзя повторить: модель больше не предлагается.
 result-caption = { $model } · №{ $job }
 fail-generation = модель не смогла создать результат.
 fail-rejected = сервис отклонил параметры.
