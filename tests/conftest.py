@@ -1,7 +1,8 @@
 """Suite-wide hooks.
 
-In CI (env `CI` set, as `.ci/run` does) a test marked `postgres` — e.g. the PostgreSQL variant of `store_db` — must
-run: a skip (TEST_DATABASE_URL missing, say) is reported as a failure, so CI never passes on SQLite alone.
+In CI (env `CI` set, as `.ci/run` does) a test marked `postgres` (e.g. the PostgreSQL variant of `store_db`) or
+`redis` must run: a skip (TEST_DATABASE_URL or TEST_REDIS_URL missing, say) is reported as a failure, so CI never
+passes on SQLite and memory alone.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def _in_ci() -> bool:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
-    if report.skipped and _in_ci() and item.get_closest_marker("postgres") is not None:
+    needs = [m.name for m in item.iter_markers() if m.name in ("postgres", "redis")]
+    if report.skipped and _in_ci() and needs:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
-        report.longrepr = f"{item.nodeid} needs PostgreSQL but was skipped in CI: {reason}"
+        report.longrepr = f"{item.nodeid} needs {needs[0]} but was skipped in CI: {reason}"

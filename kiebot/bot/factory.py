@@ -18,7 +18,8 @@ from kiebot.bot.i18n import LANGUAGES, Translator
 from kiebot.bot.middlewares import OfferedCatalogMiddleware, PrivateChatsOnly, UserMiddleware
 from kiebot.config import Settings
 
-COMMANDS = ("start", "models", "balance", "history", "language", "help", "cancel")
+COMMANDS = ("start", "models", "balance", "topup", "history", "promo", "language", "help", "paysupport", "terms",
+            "cancel")
 
 
 def create_bot(settings: Settings) -> Bot:

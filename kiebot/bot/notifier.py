@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
@@ -30,6 +29,7 @@ from kiebot.bot.screens import Screen
 from kiebot.bot.screens.status import JobStatus, status_screen
 from kiebot.bot.ui import edit_or_send
 from kiebot.catalog import Catalog, ModelSpec
+from kiebot.clock import utcnow
 from kiebot.config import Settings
 from kiebot.engine.ports import RecipientGone
 from kiebot.services.account import AccountService
@@ -87,7 +87,7 @@ class TelegramNotifier:
         """At most one progress edit per STATUS_EDIT_INTERVAL per chat. A final state is always shown
         (the flood control still spaces it within Telegram's per-chat limit)."""
         async with self.sessionmaker() as session:
-            taken = await job_repo.try_take_edit_slot(session, chat_id, _now(), self.settings.status_edit_interval)
+            taken = await job_repo.try_take_edit_slot(session, chat_id, utcnow(), self.settings.status_edit_interval)
             await session.commit()
         return taken or final
 
@@ -225,5 +225,3 @@ async def _download(url: str) -> bytes | None:
         return None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)

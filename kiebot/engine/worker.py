@@ -16,7 +16,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, case, literal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kiebot.catalog import Catalog, ModelSpec, form, pricing
+from kiebot.clock import utcnow
 from kiebot.config import Settings
 from kiebot.engine import schedule
 from kiebot.engine.alerts import Alerts
@@ -41,9 +42,6 @@ from kiebot.store.models_status import disable_model, disabled_models
 log = logging.getLogger(__name__)
 BATCH = 50  # jobs advanced at once by one worker
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Engine:

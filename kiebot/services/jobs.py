@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.catalog import Catalog
+from kiebot.clock import utcnow
 from kiebot.services.wizard import Draft
 from kiebot.store import jobs as job_repo
 from kiebot.store.db import Database
 from kiebot.store.models import Job, JobState
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _own_job(session: AsyncSession, job_id: int, user_id: int) -> Job | None:
@@ -52,7 +49,7 @@ async def job_status(session: AsyncSession, job_id: int, user_id: int, max_activ
     job = await _own_job(session, job_id, user_id)
     if job is None:
         return None
-    ahead = await job_repo.line_position(session, job.id, max_active_per_user, now or _now())
+    ahead = await job_repo.line_position(session, job.id, max_active_per_user, now or utcnow())
     return JobStatus(
         job_id=job.id, model_id=job.model_id, state=JobState(job.state), price=job.price, charged=job.charged,
         progress=job.progress, ahead=ahead, error_code=job.error_code, error_detail=job.error_detail,

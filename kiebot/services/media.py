@@ -14,7 +14,7 @@ import io
 import mimetypes
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import mutagen
@@ -22,6 +22,7 @@ from PIL import Image
 
 from kiebot.catalog import ModelSpec
 from kiebot.catalog.pricing import MediaFacts
+from kiebot.clock import utcnow
 
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files
 
@@ -60,9 +61,6 @@ class MediaTooLong(Exception):
         self.seconds = seconds
         self.limit = limit
 
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def length_limit(model: ModelSpec, field_path: str) -> int | None:
@@ -106,7 +104,7 @@ async def ingest(
         "kind": incoming.kind,
         "file_name": incoming.file_name,
         "mime": incoming.mime,
-        "uploaded_at": now_utc().isoformat(),
+        "uploaded_at": utcnow().isoformat(),
         "seconds": facts.seconds,
         "width": facts.width if measured_size else incoming.width,
         "height": facts.height if measured_size else incoming.height,
@@ -149,7 +147,7 @@ def _field_facts(refs: list[dict[str, Any]]) -> MediaFacts:
 
 def is_expired(ref: dict[str, Any], ttl_hours: float, now: datetime | None = None) -> bool:
     uploaded = datetime.fromisoformat(ref["uploaded_at"])
-    return (now or now_utc()) - uploaded > timedelta(hours=ttl_hours)
+    return (now or utcnow()) - uploaded > timedelta(hours=ttl_hours)
 
 
 async def refresh_expired(
@@ -163,7 +161,7 @@ async def refresh_expired(
             data = await download(ref["file_id"])
             new_url = await uploader.upload_file(data, ref["file_name"], ref["mime"])
             renamed[ref["url"]] = new_url
-            ref = {**ref, "url": new_url, "uploaded_at": now_utc().isoformat()}
+            ref = {**ref, "url": new_url, "uploaded_at": utcnow().isoformat()}
         fresh_files.append(ref)
     return _replace_urls(values, renamed), fresh_files
 

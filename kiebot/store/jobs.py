@@ -11,7 +11,7 @@ unit of work (commit soon after `claim_due`). All datetimes are aware UTC (see `
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kiebot.clock import utcnow
 from kiebot.store import free_tries, wallet
 from kiebot.store.db import dialect_insert
 from kiebot.store.models import (
@@ -43,9 +44,6 @@ class NotEnoughBalance(Exception):
         super().__init__(f"not enough balance: {shortfall} short")
         self.shortfall = shortfall
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _plain(value: Any) -> Any:

@@ -5,6 +5,10 @@ cmd-balance = My balance
 cmd-history = Recent generations
 cmd-language = Change language
 cmd-help = How the bot works
+cmd-topup = Top up with Telegram Stars
+cmd-promo = Use a promo code
+cmd-paysupport = Help with a payment
+cmd-terms = Terms of payment and use
 cmd-cancel = Cancel the current form
 
 ## Menu

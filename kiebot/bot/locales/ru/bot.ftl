@@ -5,6 +5,10 @@ cmd-balance = Мой баланс
 cmd-history = Последние генерации
 cmd-language = Сменить язык
 cmd-help = Как работает бот
+cmd-topup = Пополнить звёздами Telegram
+cmd-promo = Ввести промокод
+cmd-paysupport = Помощь с оплатой
+cmd-terms = Условия оплаты и использования
 cmd-cancel = Отменить текущую форму
 
 ## Menu
