@@ -37,6 +37,7 @@ from kiebot.web import WebServer, build_web_app, start_web
 
 log = logging.getLogger(__name__)
 USER_CACHE_SECONDS = 300.0  # how long a user's name and language are taken from the cache
+UPLOAD_CACHE_SHARE = 0.5  # an upload is reused for half of UPLOAD_TTL_HOURS, so a reused link is never near expiry
 
 
 def load_catalog(settings: Settings) -> Catalog:
@@ -70,7 +71,7 @@ class App:
             history=HistoryService(self.db),
             generation=GenerationService(self.db, settings.price_markup, settings.max_active_per_user,
                                          FreePolicy.of(settings.free_daily, settings.free_models)),
-            inputs=InputFiles(self.kie),
+            inputs=InputFiles(self.kie, self.cache("uploads", ttl=settings.upload_ttl_hours * 3600 * UPLOAD_CACHE_SHARE)),
             money=MoneyService.of(self.db, settings, self.catalog),
             jobs=JobControl(self.db, settings.max_active_per_user),
         )

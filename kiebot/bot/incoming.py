@@ -39,7 +39,7 @@ def _candidates(message: Message) -> list[tuple[str, IncomingFile]]:
         largest = message.photo[-1]
         name, mime = guess_name("image", None, None)
         found.append(("image", IncomingFile(largest.file_id, "image", name, mime, largest.file_size, None,
-                                            largest.width, largest.height)))
+                                            largest.width, largest.height, largest.file_unique_id)))
     for attr, kind in (("video", "video"), ("animation", "video"), ("video_note", "video"), ("audio", "audio"),
                        ("voice", "audio")):
         item = getattr(message, attr)
@@ -47,13 +47,15 @@ def _candidates(message: Message) -> list[tuple[str, IncomingFile]]:
             continue
         name, mime = guess_name(kind, getattr(item, "mime_type", None), getattr(item, "file_name", None))
         found.append((kind, IncomingFile(item.file_id, kind, name, mime, item.file_size, float(item.duration),
-                                         getattr(item, "width", None), getattr(item, "height", None))))
+                                         getattr(item, "width", None), getattr(item, "height", None),
+                                         item.file_unique_id)))
     if message.document is not None:
         doc = message.document
         kind = (doc.mime_type or "").split("/")[0]
         kind = {"image": "image", "video": "video", "audio": "audio"}.get(kind, "document")
         name, mime = guess_name(kind, doc.mime_type, doc.file_name)
-        found.append((kind, IncomingFile(doc.file_id, kind, name, mime, doc.file_size)))
+        found.append((kind, IncomingFile(doc.file_id, kind, name, mime, doc.file_size,
+                                                unique_id=doc.file_unique_id)))
     return found
 
 

@@ -5,6 +5,9 @@ Every refusal is an `AnswerError` whose code is a Fluent message id.
 """
 from __future__ import annotations
 
+from typing import Any
+
+from kiebot.cache import Cache
 from kiebot.catalog import FieldKind, ModelSpec, form
 from kiebot.kie.errors import KieError
 from kiebot.services import media
@@ -59,10 +62,15 @@ def _answer_long_text(draft: Draft, model: ModelSpec, text: str, finish: bool) -
 
 
 class InputFiles:
-    """Files the user sends for file fields: checked, uploaded to KIE, and remembered in the draft."""
+    """Files the user sends for file fields: checked, uploaded to KIE, and remembered in the draft.
 
-    def __init__(self, uploader: Uploader) -> None:
+    An upload is cached by Telegram's file_unique_id for less than KIE keeps it, so the same photo sent again (or
+    forwarded by another user) is not downloaded and uploaded again.
+    """
+
+    def __init__(self, uploader: Uploader, uploads: Cache | None = None) -> None:
         self.uploader = uploader
+        self.uploads = uploads
 
     def expects_file(self, draft: Draft, model: ModelSpec) -> bool:
         spec = draft.spec(model)
@@ -80,9 +88,22 @@ class InputFiles:
         if incoming is None:
             raise AnswerError("err-expected-file", media=spec.media or "document")
         try:
-            ref = await media.take_file(incoming, ".".join(draft.path()), model, download, self.uploader)
+            ref = await self._upload(incoming, ".".join(draft.path()), model, download)
         except media.MediaTooLong as exc:
             raise AnswerError("err-media-too-long", seconds=int(exc.seconds), max=exc.limit) from exc
         except KieError as exc:
             raise UploadFailed(str(exc)) from exc
         draft.attach_file(model, ref)
+
+    async def _upload(self, incoming: IncomingFile, path: str, model: ModelSpec, download: Download) -> dict[str, Any]:
+        if self.uploads is None or not incoming.unique_id:
+            return await media.take_file(incoming, path, model, download, self.uploader)
+
+        async def upload() -> dict[str, Any]:
+            return await media.take_file(incoming, path, model, download, self.uploader)
+
+        ref = await self.uploads.get(f"file:{incoming.unique_id}", upload)
+        limit = media.length_limit(model, path)  # a file cached for another model may be over this one's cap
+        if limit and ref.get("seconds") and ref["seconds"] > limit:
+            raise media.MediaTooLong(ref["seconds"], limit)
+        return {**ref, "field": path, "file_id": incoming.file_id}

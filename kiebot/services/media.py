@@ -45,6 +45,7 @@ class IncomingFile:
     seconds: float | None = None
     width: int | None = None
     height: int | None = None
+    unique_id: str | None = None  # Telegram's file_unique_id: the same for the same file, whoever sends it
 
 
 class FileTooLarge(Exception):
