@@ -18,18 +18,21 @@ For each bot, untimed warm-up (the saturation users do one round), then:
   the schedule is counted as not sent; the answers still due are then waited for).
 Reaction = the user's action → the exact answering screen, as the user side sees it.
 
-Run from the repository root:  .venv/bin/python bench/wizard_steps.py [--users 50] [--rounds 10] [--pg URL] [--json]
+Run from the repository root:  .venv/bin/python bench/wizard_steps.py [--users 50] [--rounds 5] [--pg URL] [--json]
+(`make bench` runs it after journeys.py.) Exit status 1 when an action sent to kiebot got no answer.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import collections
+import gc
 import json
 import os
 import resource
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -187,9 +190,28 @@ async def fixed_load(actors: list[Actor], rate: float, seconds: float, deadline_
     return await drive(actors, due, total if n else 0, deadline_s, paced_until=seconds)
 
 
+class GcPauses:
+    """The garbage collector's pauses (`gc.callbacks`): (generation, seconds). They stop the whole process —
+    bot, fakes and users alike — so they show in every reaction time that spans them."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._started))
+
+
+GC = GcPauses()
+
+
 class Counters:
     """What the bot did during a phase: Telegram calls (the fake's log), SQL statements and transactions
-    (SQLAlchemy engine events), and time spent in `Dispatcher.feed_update` per update."""
+    (SQLAlchemy engine events), time spent in `Dispatcher.feed_update` per update, and GC pauses."""
 
     def __init__(self, tg: FakeTelegram, dispatcher: Any, engine: Any = None) -> None:
         self.tg = tg
@@ -204,7 +226,7 @@ class Counters:
         self.mark()
 
     def mark(self) -> None:
-        self.calls_at = len(self.tg.calls())
+        self.calls_at, self.gc_at = len(self.tg.calls()), len(GC.pauses)
         self.sql_at = collections.Counter(self.sql or {})
         self.update_s.clear()
 
@@ -214,6 +236,10 @@ class Counters:
         result: dict[str, Any] = {
             "telegram_calls_per_action": {k: round(v / each, 2) for k, v in sorted(calls.items())},
             "update_handling_s": rounded(percentiles(self.update_s))}
+        pauses = GC.pauses[self.gc_at:]
+        full = [seconds for generation, seconds in pauses if generation == 2]
+        result["gc"] = {"collections": len(pauses), "gen2": len(full), "gen2_longest_s": round(max(full, default=0), 4),
+                        "total_s": round(sum(seconds for _, seconds in pauses), 4)}
         if self.sql is not None:
             result["sql_per_action"] = {k: round((self.sql[k] - self.sql_at[k]) / each, 2)
                                         for k in ("statements", "transactions")}
@@ -318,6 +344,9 @@ def print_report(results: dict[str, Any]) -> None:
         row("  SQL statements / transactions per action", lambda c: "{statements} / {transactions}".format(
             **c[name]["sql_per_action"]), echo_too=False)
         row("  Telegram calls per action", lambda c: f"{sum(c[name]['telegram_calls_per_action'].values()):.2f}")
+        row("  GC: gen-2 runs; longest / all GC pauses, ms", lambda c: "{gen2}; {longest} / {total}".format(
+            gen2=c[name]["gc"]["gen2"], longest=ms(c[name]["gc"]["gen2_longest_s"] or None),
+            total=ms(c[name]["gc"]["total_s"])))
 
     echo_rate = echo["saturation"]["per_s"]
     phase("saturation", f"saturation: {a['users']} users × {2 * a['rounds']} actions, each as soon as answered")
