@@ -18,6 +18,7 @@ it was when it matched, and makes it the screen the next tap goes to.
 """
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -274,3 +275,84 @@ async def grant(stack: Stack, user: FakeUser, amount: int) -> FakeMessage:
     admin = Journey(stack, ADMIN)
     await admin.command("/grant", f"{user.id} {amount}")
     return await admin.shown("granted", amount=amount, user_id=user.id)
+
+
+# --------------------------------------------------------------------------- payments (Telegram Stars)
+
+class Payer(Journey):
+    """A journey that also tops up with Stars: /topup, a package, its invoice, the payment and its receipt."""
+
+    async def packages(self) -> FakeMessage:
+        """`/topup`: the packages screen."""
+        await self.command("/topup")
+        return await self.shown("topup-title")
+
+    async def invoice(self) -> FakeMessage:
+        """The invoice the bot sends after the user's latest action."""
+        return await self.wait("an invoice", lambda m: m.invoice is not None)
+
+    async def choose_package(self, stars: int, credits: int) -> FakeMessage:
+        """Tap the package "<stars> ⭐ → <credits> 💎" on the current screen: its invoice."""
+        await self.tap(self.texts("topup-package", stars=stars, credits=credits))
+        return await self.invoice()
+
+    async def pay(self, invoice: FakeMessage | None = None, **how: Any) -> str | None:
+        """Pay `invoice` (default: the latest); see ``UserDriver.pay`` (deliver_twice, lost). The charge id, or None
+        when the bot declined at pre-checkout."""
+        return await self.tg.pay(self.user, invoice, **how)
+
+    async def receipt(self, stars: int, credits: int, balance: int) -> FakeMessage:
+        """The exact receipt of a payment."""
+        text = self.texts("payment-receipt", stars=stars, credits=credits, balance=balance)
+        return await self.wait(f"the receipt {text!r}", lambda m: m.content == text)
+
+    async def buy(self, stars: int, credits: int, balance: int) -> str:
+        """/topup → the package → pay → the exact receipt (`balance`: the balance it says); the charge id."""
+        await self.packages()
+        await self.choose_package(stars, credits)
+        charge = await self.pay()
+        assert charge is not None, "the bot declined the payment"
+        await self.receipt(stars, credits, balance)
+        return charge
+
+
+async def restart(stack: Stack) -> None:
+    """`stack.restart_bot()`, returning only once the new bot polls. (`Stack.start_bot` waits for any getUpdates call
+    so far, which the old bot's calls already are; and a stop that comes before the polling loop has started is lost
+    — `App.stop` — so a second restart or the teardown would then wait forever.)"""
+    await stack.stop_bot()
+    polled = len(stack.tg.calls("getUpdates"))
+    await stack.start_bot()
+    await stack.tg.wait_for(lambda: len(stack.tg.calls("getUpdates")) > polled)
+
+
+def pre_checkout_answers(stack: Stack, user: FakeUser) -> list[dict[str, Any]]:
+    """The bot's answers to the user's pre-checkout queries, oldest first ({"ok": ..., "error_message": ...})."""
+    return [q.answer or {} for q in stack.tg.state.pre_checkouts.values() if q.user_id == user.id and q.answered]
+
+
+async def all_handled(stack: Stack, timeout: float = 10.0) -> None:
+    """Every update queued so far was taken by the bot (confirmed by its next getUpdates) and its handler has
+    finished, including updates those handlers caused (a refund's refunded_payment message): for checking that
+    something did *not* happen (a duplicate payment credited nothing, no second message)."""
+    assert stack.app is not None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        while stack.tg.pending_updates:  # a confirmation changes no state the fake announces: look again shortly
+            assert loop.time() < deadline, f"updates not taken within {timeout}s: {stack.tg.pending_updates}"
+            await asyncio.sleep(0.01)
+        # The bot confirms updates only after creating their handler tasks (aiogram's polling loop).
+        running = list(getattr(stack.app.dispatcher, "_handle_update_tasks", ()))
+        if not running and not stack.tg.pending_updates:
+            return
+        if running:
+            _, pending = await asyncio.wait(running, timeout=max(deadline - loop.time(), 0.1))
+            assert not pending, f"{len(pending)} handler(s) still running after {timeout}s"
+
+async def confirm_free(j: Journey) -> FakeMessage:
+    """Tap "✅ Confirm — free" on the latest confirmation: the job's status ("Starting…" or "Waiting in line")."""
+    assert j.confirm_screen is not None, "no confirmation screen yet"
+    j.job, j._confirmed_at = None, j.tg.cursor
+    await j.tap(j.texts("btn-confirm-free"), on=j.confirm_screen)
+    return await j._status(["accepted", "waiting"], timeout=10.0)

@@ -1,7 +1,10 @@
 """Operator commands (ADMIN_IDS only): grants, refunds, a user's ledger, promo codes."""
 from __future__ import annotations
 
+from contextlib import suppress
+
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
@@ -55,8 +58,9 @@ async def on_grant(message: Message, command: CommandObject, bot: Bot, accounts:
     await bot.send_message(user_id, told)
 
 
-async def on_refund(message: Message, command: CommandObject, bot: Bot, money: MoneyService, tr: Translate) -> None:
-    """/refund <charge_id>: the Stars go back to the payer and their 💎 leave the balance."""
+async def on_refund(message: Message, command: CommandObject, bot: Bot, money: MoneyService, accounts: AccountService,
+                    tr: Translate, translator: Translator) -> None:
+    """/refund <charge_id>: the Stars go back to the payer and their 💎 leave the balance; the payer is told."""
     charge_id = (command.args or "").strip()
     if not charge_id:
         await message.answer(tr("refund-usage"))
@@ -68,6 +72,11 @@ async def on_refund(message: Message, command: CommandObject, bot: Bot, money: M
         return
     await message.answer(tr("refund-done", stars=done.stars, charge=charge_id, debited=done.debited,
                             user_id=done.user_id, balance=done.balance))
+    # Telegram's refunded_payment message for this refund finds it booked and tells nothing (payments.refunded).
+    lang = await accounts.language_of(done.user_id) or translator.default_language
+    told = translator.get(lang, "refunded-outside", stars=done.stars, debited=done.debited, balance=done.balance)
+    with suppress(TelegramForbiddenError):  # they blocked the bot: the refund is done all the same
+        await bot.send_message(done.user_id, told)
 
 
 async def on_ledger(message: Message, command: CommandObject, money: MoneyService, tr: Translate) -> None:

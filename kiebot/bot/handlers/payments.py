@@ -24,7 +24,8 @@ from kiebot.services.referrals import ReferralError
 
 def router() -> Router:
     r = Router(name="payments")
-    r.message.register(start_with_promo, CommandStart(magic=F.args.regexp(r"^promo_\w+$")))
+    # A code may hold "-" (promo.CODE_PATTERN), which Telegram allows in a start parameter too.
+    r.message.register(start_with_promo, CommandStart(magic=F.args.regexp(r"^promo_[\w-]+$")))
     r.message.register(start_with_referral, CommandStart(magic=F.args.regexp(r"^ref_\d+$")))
     r.message.register(on_balance, Command("balance"))
     r.callback_query.register(balance, MenuCB.filter(F.action == MenuAction.BALANCE))
@@ -89,7 +90,8 @@ async def pre_checkout(query: PreCheckoutQuery, money: MoneyService, translator:
     await query.answer(ok=False, error_message=translator.get(lang, f"decline-{verdict.reason}"))
 
 
-async def paid(message: Message, bot: Bot, money: MoneyService, tr: Translate) -> None:
+async def paid(message: Message, bot: Bot, money: MoneyService, accounts: AccountService, translator: Translator,
+               tr: Translate) -> None:
     """Credited once per charge id, whatever Telegram repeats; the receipt says what came and what there is now."""
     payment = message.successful_payment
     assert payment is not None and message.from_user is not None
@@ -102,13 +104,17 @@ async def paid(message: Message, bot: Bot, money: MoneyService, tr: Translate) -
     if reward is not None:
         await message.answer(tr("referral-reward", bonus=reward.bonus, balance=receipt.balance))
         referrer_balance = await money.balance_of(reward.referrer_id)
-        await bot.send_message(reward.referrer_id, tr("referral-reward", bonus=reward.bonus, balance=referrer_balance))
+        # The referrer reads it in their own language, not in the payer's.
+        referrer_tr = translator.bind(await accounts.language_of(reward.referrer_id) or translator.default_language)
+        await bot.send_message(reward.referrer_id,
+                               referrer_tr("referral-reward", bonus=reward.bonus, balance=referrer_balance))
 
 
-async def paid_with_form(message: Message, bot: Bot, money: MoneyService, form: OpenForm) -> None:
+async def paid_with_form(message: Message, bot: Bot, money: MoneyService, accounts: AccountService,
+                         translator: Translator, form: OpenForm) -> None:
     """Paid while a form is open (a shortfall at its confirmation): the same form comes back with the new balance,
     ready to confirm — nothing to fill in again."""
-    await paid(message, bot, money, form.tr)
+    await paid(message, bot, money, accounts, translator, form.tr)
     if form.draft.at_confirmation:
         await message.answer(form.tr("payment-form-open"))
         await ui.show(message, await form.screen(), edit=False)
@@ -116,12 +122,13 @@ async def paid_with_form(message: Message, bot: Bot, money: MoneyService, form: 
 
 async def refunded(message: Message, money: MoneyService, accounts: AccountService, translator: Translator) -> None:
     """A refund Telegram made (support, or our own /refund): booked once. The notice comes from the bot itself, so the
-    payer is the chat."""
+    payer is the chat. Our own /refund tells the payer itself: here it is already booked (a duplicate), or, when this
+    message overtakes the command, finished without taking anything more — nothing to tell either way."""
     refund = message.refunded_payment
     assert refund is not None
     payer = message.chat.id
     booked = await money.record_outside_refund(payer, refund.telegram_payment_charge_id, refund.total_amount)
-    if booked.duplicate:
+    if booked.duplicate or not (booked.debited or booked.uncovered):
         return
     balance_now = await money.balance_of(payer)
     tr = translator.bind(await accounts.language_of(payer) or translator.default_language)
