@@ -25,7 +25,6 @@ from kiebot.engine import Engine
 from kiebot.kie.client import KieClient
 from kiebot.services.account import AccountService
 from kiebot.services.answers import InputFiles
-from kiebot.services.free import FreePolicy
 from kiebot.services.generation import GenerationService
 from kiebot.services.history import HistoryService
 from kiebot.services.jobs import JobControl
@@ -63,6 +62,8 @@ class App:
             settings.kie_api_base, settings.kie_upload_base, settings.kie_api_key.get_secret_value(),
             create_limit=(settings.kie_create_per_10s, 10.0), poll_limit=(settings.kie_polls_per_second, 1.0),
         )
+        money = MoneyService.of(self.db, settings, self.catalog)
+        uploads = self.cache("uploads", ttl=settings.upload_ttl_hours * 3600 * UPLOAD_CACHE_SHARE)
         self.services = AppServices(
             settings=settings,
             translator=self.translator,
@@ -70,9 +71,9 @@ class App:
             accounts=AccountService(self.db, settings.welcome_bonus, self.cache("users", ttl=USER_CACHE_SECONDS)),
             history=HistoryService(self.db),
             generation=GenerationService(self.db, settings.price_markup, settings.max_active_per_user,
-                                         FreePolicy.of(settings.free_daily, settings.free_models)),
-            inputs=InputFiles(self.kie, self.cache("uploads", ttl=settings.upload_ttl_hours * 3600 * UPLOAD_CACHE_SHARE)),
-            money=MoneyService.of(self.db, settings, self.catalog),
+                                         money.free_policy),
+            inputs=InputFiles(self.kie, uploads),
+            money=money,
             jobs=JobControl(self.db, settings.max_active_per_user),
         )
         self.bot: Bot = create_bot(settings)
