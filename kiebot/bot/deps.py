@@ -9,7 +9,6 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from kiebot.bot.i18n import Translator
-from kiebot.catalog import Catalog
 from kiebot.config import Settings
 from kiebot.services.account import AccountService
 from kiebot.services.answers import InputFiles
@@ -31,10 +30,6 @@ class AppServices:
     inputs: InputFiles
     money: MoneyService
     jobs: JobControl
-
-    @property
-    def base_catalog(self) -> Catalog:
-        return self.offering.catalog
 
     def as_kwargs(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
