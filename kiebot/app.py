@@ -100,8 +100,7 @@ class App:
         worker = asyncio.create_task(self.engine.run(self.stop_event), name="job-worker")
         reconciler = asyncio.create_task(self._reconcile_payments(), name="stars-reconciliation")
         try:
-            await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False,
-                                                allowed_updates=self.dispatcher.resolve_used_update_types())
+            await self._poll_until_stopped()
         finally:
             self.stop_event.set()
             await self._finish_handlers()
@@ -151,10 +150,22 @@ class App:
             await asyncio.wait(running, timeout=timeout)
 
     async def stop(self) -> None:
-        """Stop taking updates; `run` then finishes the handlers under way and the worker's current step."""
+        """Stop taking updates; `run` then finishes the handlers under way and the worker's current step. A stop
+        that comes while the bot is still starting is kept: polling ends as soon as it has begun."""
         self.stop_event.set()
-        with suppress(RuntimeError):  # polling had not started yet
-            await self.dispatcher.stop_polling()
+
+    async def _poll_until_stopped(self) -> None:
+        polling = asyncio.create_task(self.dispatcher.start_polling(
+            self.bot, handle_signals=False, close_bot_session=False,
+            allowed_updates=self.dispatcher.resolve_used_update_types()))
+        stopping = asyncio.create_task(self.stop_event.wait())
+        await asyncio.wait({polling, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        while not polling.done():
+            with suppress(RuntimeError):  # polling has not started yet: ask again in a moment
+                await self.dispatcher.stop_polling()
+            await asyncio.wait({polling}, timeout=0.1)
+        stopping.cancel()
+        await polling  # its own error, if it failed
 
     async def close(self) -> None:
         await self.kie.close()

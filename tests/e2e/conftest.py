@@ -34,8 +34,10 @@ class Stack:
     async def start_bot(self) -> App:
         await db.migrate(self.settings.database_url)
         self.app = App(self.settings)
+        polled_before = len(self.tg.calls("getUpdates"))
         self._task = asyncio.create_task(self.app.run())
-        await self.tg.wait_for(lambda: bool(self.tg.calls("getUpdates")), timeout=10)
+        # This bot polls: a getUpdates after its start (an earlier bot's calls do not count).
+        await self.tg.wait_for(lambda: len(self.tg.calls("getUpdates")) > polled_before, timeout=10)
         return self.app
 
     async def stop_bot(self) -> None:
