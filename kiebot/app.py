@@ -30,6 +30,7 @@ from kiebot.services.history import HistoryService
 from kiebot.services.jobs import JobControl
 from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
+from kiebot.services.stars import ReconcileReport
 from kiebot.store import db
 from kiebot.store.fsm import SqlStorage
 from kiebot.web import WebServer, build_web_app, start_web
@@ -118,6 +119,7 @@ class App:
                 if report.credited or report.refunds:
                     log.warning("reconciliation: %d missed payment(s) credited, %d outside refund(s) booked",
                                 len(report.credited), len(report.refunds))
+                await self._tell_reconciled(report)
             except Exception as exc:  # Telegram or the database unreachable: try again next time
                 log.warning("reconciliation failed: %s", type(exc).__name__)
             with suppress(TimeoutError):
@@ -141,6 +143,18 @@ class App:
         if self.web is not None:
             await self.web.stop()
             self.web = None
+
+    async def _tell_reconciled(self, report: ReconcileReport) -> None:
+        """Every movement is told: a payment the bot had missed gets its receipt, an outside refund its notice."""
+        for paid in report.credited:
+            if paid.user_id is not None and not paid.duplicate:
+                await self.notifier.tell(paid.user_id, "payment-receipt", stars=paid.stars, credits=paid.credited,
+                                         balance=paid.balance)
+        for refund in report.refunds:
+            if refund.known and not refund.duplicate and refund.debited:
+                balance = (await self.services.accounts.get(refund.user_id)).balance
+                await self.notifier.tell(refund.user_id, "refunded-outside", stars=refund.stars,
+                                         debited=refund.debited, balance=balance)
 
     async def _finish_handlers(self, timeout: float = 30.0) -> None:
         """Let updates already being handled finish (aiogram stops polling without waiting for them)."""

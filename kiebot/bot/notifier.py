@@ -175,6 +175,14 @@ class TelegramNotifier:
         assert buffer is not None
         return buffer.read()
 
+    async def tell(self, user_id: int, text_id: str, **params: Any) -> None:
+        """A notice outside the user's own actions (a payment found by reconciliation…), in their chosen language."""
+        lang = await self.accounts.language_of(user_id) or self.translator.default_language
+        try:
+            await self.bot.send_message(user_id, self.translator.get(lang, text_id, **params))
+        except TelegramForbiddenError:
+            await self._mark_blocked(user_id)
+
     async def alert_operators(self, alert: str, **params: Any) -> None:
         log.error("operator alert: %s %s", alert, params)
         for admin_id in self.settings.admin_ids:

@@ -169,6 +169,7 @@ class PaymentReceipt:
     balance: int  # the balance now
     duplicate: bool  # this charge was credited before: nothing changed
     referral: ReferralReward | None = None  # a referral bonus this payment triggered (tell the referrer too)
+    user_id: int | None = None  # who paid
 
 
 def topup_key(charge_id: str) -> str:
@@ -199,14 +200,16 @@ async def record_payment(
                             note=f"{paid.total_amount} {CURRENCY} ({source.value})")
     reward = await referrals.reward_first_payment(session, paid.user_id, referral_bonus, now)
     balance, _ = await wallet.get_balance(session, paid.user_id)
-    return PaymentReceipt(paid.charge_id, paid.total_amount, credits, balance, duplicate=False, referral=reward)
+    return PaymentReceipt(paid.charge_id, paid.total_amount, credits, balance, duplicate=False, referral=reward,
+                          user_id=paid.user_id)
 
 
 async def _duplicate_receipt(session: AsyncSession, charge_id: str) -> PaymentReceipt:
     payment = await payment_repo.get_payment(session, charge_id)
     assert payment is not None
     balance, _ = await wallet.get_balance(session, payment.user_id)
-    return PaymentReceipt(charge_id, int(payment.stars), int(payment.credits), balance, duplicate=True)
+    return PaymentReceipt(charge_id, int(payment.stars), int(payment.credits), balance, duplicate=True,
+                          user_id=payment.user_id)
 
 
 # --- refunds --------------------------------------------------------------------------------------------------
@@ -252,6 +255,7 @@ class OutsideRefund:
     uncovered: int  # 💎 the balance no longer held (recorded on the payment and in the ledger note)
     known: bool = True  # False: the bot had never booked this payment (it is booked as refunded, nothing credited)
     duplicate: bool = False  # booked before: nothing changed
+    stars: int = 0  # the Stars Telegram gave back
 
 
 class _Short(Exception):
@@ -363,7 +367,7 @@ async def _take_back(session: AsyncSession, payment: Payment, now: datetime) -> 
                                             now=PaymentState.REFUNDED, at=now, debited=taken,
                                             uncovered=credits - taken):
             raise _Changed
-    return OutsideRefund(payment.charge_id, payment.user_id, taken, credits - taken)
+    return OutsideRefund(payment.charge_id, payment.user_id, taken, credits - taken, stars=int(payment.stars))
 
 
 # --- reconciliation ---------------------------------------------------------------------------------------------

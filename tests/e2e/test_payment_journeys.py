@@ -18,6 +18,7 @@ from tests.e2e.journey import (
     pre_checkout_answers,
     restart,
 )
+from tests.e2e.texts import Texts
 from tests.fakes import FakeMessage, FakeUser
 from tests.ledger_invariants import assert_ledger_invariants
 
@@ -114,6 +115,9 @@ async def test_a_missed_payment_is_credited_once_by_reconciliation(quick: Stack,
     await reconciled_at_start_up(stack)
     assert await balance_of(stack, alice) == (320, 0)
     assert await ledger_of(stack, alice) == [("bonus", 100, 0), ("topup", 220, 0)]
+    # Told like any top-up, in the language chosen with /language, else the default (ru).
+    receipt = Texts("ru")("payment-receipt", stars=100, credits=220, balance=320)
+    await j.wait("the receipt of the missed payment", lambda m: m.content == receipt)
     await invariants(stack)
 
     asked = len(tg.calls("getStarTransactions"))
