@@ -74,11 +74,13 @@ class OpenForm:
         await self.state.set_state(Wizard.form)
         await self.state.update_data(draft=self.draft.to_dict())
 
-    async def begin(self, list_page: int = 0) -> None:
-        """Store a new form. `list_page`: the page of the model list it was started from (Back from the first
-        step returns there)."""
+    async def begin(self, query: CallbackQuery, list_page: int = 0) -> None:
+        """Store a new form and show its screen in a new message, after the pressed one. `list_page`: the page of
+        the model list it was started from (Back from the first step returns there)."""
         await self.state.set_state(Wizard.form)
         await self.state.set_data({"draft": self.draft.to_dict(), "list_page": list_page})
+        await query.answer()
+        await ui.show(query, await self.screen(), edit=False)
 
     async def list_page(self) -> int:
         return int((await self.state.get_data()).get("list_page", 0))

@@ -79,6 +79,4 @@ async def start(query: CallbackQuery, callback_data: ModelCB, forms: Forms, cata
         await query.answer(tr("model-gone"), show_alert=True)
         return
     form = forms.open(Draft.start(model), model)
-    await form.begin(list_page=callback_data.page)
-    await query.answer()
-    await ui.show(query, await form.screen(), edit=False)
+    await form.begin(query, list_page=callback_data.page)

@@ -48,7 +48,4 @@ async def repeat(query: CallbackQuery, callback_data: HistoryCB, forms: Forms, h
         await query.answer(tr("model-gone"), show_alert=True)
         return
     model, draft = found
-    form = forms.open(draft, model)
-    await form.begin()
-    await query.answer()
-    await ui.show(query, await form.screen(), edit=False)
+    await forms.open(draft, model).begin(query)

@@ -50,7 +50,4 @@ async def try_again(query: CallbackQuery, callback_data: JobCB, jobs: JobControl
                            show_alert=outcome == TryAgainOutcome.MODEL_GONE)
         return
     model, draft = found
-    form = forms.open(draft, model)
-    await form.begin()
-    await query.answer()
-    await ui.show(query, await form.screen(), edit=False)
+    await forms.open(draft, model).begin(query)
