@@ -7,7 +7,6 @@ from kiebot.kie import errors as kie_errors
 from kiebot.store.alerts import claim_alert
 from kiebot.store.models import JobState
 from tests.engine.kit import Clock, RecordingNotifier, ScriptedKie, make_engine, new_job, run_until
-from tests.store_fixtures import StoreDB, db_sessionmaker, store_db  # noqa: F401
 
 
 async def test_an_invalid_key_is_reported_once_per_hour_across_replicas(db_sessionmaker) -> None:

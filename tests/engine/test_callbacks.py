@@ -21,7 +21,6 @@ from kiebot.store import jobs as job_repo
 from kiebot.store.models import JobState
 from kiebot.web import WebServer, build_web_app, start_web
 from tests.engine.kit import CATALOG, Clock, RecordingNotifier, ScriptedKie, make_engine, money, new_job, state_of
-from tests.store_fixtures import StoreDB, db_sessionmaker, store_db  # noqa: F401
 
 KEY = "kie-key"
 HMAC = "webhook-secret"

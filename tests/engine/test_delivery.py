@@ -9,25 +9,14 @@ from kiebot.kie import errors as kie_errors
 from kiebot.kie.records import TaskRecord
 from kiebot.store.models import JobState
 from tests.engine.kit import (
-    Clock,
-    RecordingNotifier,
-    ScriptedKie,
-    make_engine,
     money,
     new_job,
     record,
     run_until,
     state_of,
 )
-from tests.store_fixtures import StoreDB, db_sessionmaker, store_db  # noqa: F401
 
 URL = "https://r/1.png"
-
-
-@pytest.fixture
-def parts(db_sessionmaker):
-    kie, notifier, clock = ScriptedKie(), RecordingNotifier(), Clock()
-    return make_engine(db_sessionmaker, kie, notifier, clock), kie, notifier, clock
 
 
 async def test_a_telegram_outage_keeps_the_result_pending_and_charges_only_on_delivery(parts, db_sessionmaker) -> None:

@@ -18,7 +18,6 @@ from tests.engine.kit import (
     run_until,
     state_of,
 )
-from tests.store_fixtures import StoreDB, db_sessionmaker, store_db  # noqa: F401
 
 URL = "https://r/1.png"
 

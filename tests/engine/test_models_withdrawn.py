@@ -12,7 +12,6 @@ from kiebot.engine import worker as worker_module
 from kiebot.store.models import JobState
 from kiebot.store.models_status import disable_model
 from tests.engine.kit import Clock, RecordingNotifier, ScriptedKie, money, new_job, record, run_until
-from tests.store_fixtures import StoreDB, db_sessionmaker, store_db  # noqa: F401
 
 URL = "https://r/1.png"
 MODEL = "google/nano-banana"

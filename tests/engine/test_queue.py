@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from kiebot.store import jobs as job_repo
 from kiebot.store import users
 from kiebot.store.models import Job, JobState
-from tests.store_fixtures import StoreDB, db_session, store_db  # noqa: F401
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 _keys = itertools.count()

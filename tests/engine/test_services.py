@@ -1,8 +1,6 @@
 """The UI's service calls: status, cancel while waiting in the bot's line, try again after a failure."""
 from __future__ import annotations
 
-import pytest
-
 from kiebot.kie import errors as kie_errors
 from kiebot.services import jobs as job_service
 from kiebot.services.jobs import CancelOutcome, TryAgainOutcome
@@ -11,24 +9,13 @@ from kiebot.store.models import JobState
 from tests.engine.kit import (
     CATALOG,
     USER,
-    Clock,
-    RecordingNotifier,
-    ScriptedKie,
-    make_engine,
     money,
     new_job,
     run_until,
     state_of,
 )
-from tests.store_fixtures import StoreDB, db_sessionmaker, store_db  # noqa: F401
 
 OTHER = 77
-
-
-@pytest.fixture
-def parts(db_sessionmaker):
-    kie, notifier, clock = ScriptedKie(), RecordingNotifier(), Clock()
-    return make_engine(db_sessionmaker, kie, notifier, clock), kie, notifier, clock
 
 
 async def cancel(sessionmaker, job_id: int, user_id: int = USER) -> job_service.CancelResult:  # type: ignore[no-untyped-def]
