@@ -355,7 +355,6 @@ class Engine:
             await session.commit()
         _copy(fresh, job)
         if failed:
-            log.info("job %s failed (%s); hold released", job.id, reason)
             await self._show(job, final=True)
 
     async def _save(self, job: Job, *, when_state: JobState | None = None, **fields: Any) -> bool:
