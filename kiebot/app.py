@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
 from aiogram import Bot, Dispatcher
@@ -31,6 +32,7 @@ from kiebot.services.jobs import JobControl
 from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
 from kiebot.services.stars import ReconcileReport
+from kiebot.services.upkeep import Retention, cleanup
 from kiebot.store import db
 from kiebot.store.fsm import SqlStorage
 from kiebot.web import WebServer, build_web_app, start_web
@@ -38,6 +40,7 @@ from kiebot.web import WebServer, build_web_app, start_web
 log = logging.getLogger(__name__)
 USER_CACHE_SECONDS = 300.0  # how long a user's name and language are taken from the cache
 UPLOAD_CACHE_SHARE = 0.5  # an upload is reused for half of UPLOAD_TTL_HOURS, so a reused link is never near expiry
+CLEANUP_SECONDS = 24 * 3600.0  # the database upkeep runs at start-up and then daily
 
 
 def load_catalog(settings: Settings) -> Catalog:
@@ -100,6 +103,8 @@ class App:
         await self.start_web()
         worker = asyncio.create_task(self.engine.run(self.stop_event), name="job-worker")
         reconciler = asyncio.create_task(self._reconcile_payments(), name="stars-reconciliation")
+        upkeep = asyncio.create_task(self._every(CLEANUP_SECONDS, self._clean_up, "database cleanup"),
+                                     name="database-cleanup")
         try:
             await self._poll_until_stopped()
         finally:
@@ -107,6 +112,7 @@ class App:
             await self._finish_handlers()
             await worker
             await reconciler
+            await upkeep
             await self.stop_web()
             await self.close()
 
@@ -124,6 +130,21 @@ class App:
                 log.warning("reconciliation failed: %s", type(exc).__name__)
             with suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), timeout=self.settings.reconcile_seconds)
+
+    async def _every(self, seconds: float, step: Callable[[], Awaitable[None]], what: str) -> None:
+        """Run `step` now and then every `seconds` until the bot stops; a failure is logged and tried next time."""
+        while not self.stop_event.is_set():
+            try:
+                await step()
+            except Exception as exc:  # the database or KIE unreachable: try again next time
+                log.warning("%s failed: %s", what, type(exc).__name__)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
+
+    async def _clean_up(self) -> None:
+        """What `kiebot cleanup` does (services.upkeep); every replica may run it, the deletes are idempotent."""
+        report = await cleanup(self.db, Retention.of(self.settings))
+        log.info("database cleanup: %s", report.text().replace("\n", "; "))
 
     async def start_web(self) -> None:
         """KIE callbacks and /health on WEB_HOST:WEB_PORT. Callbacks are only hints (polling finds every result),
