@@ -10,6 +10,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from decimal import Decimal
 
 from aiogram import Bot, Dispatcher
 from redis.asyncio import Redis
@@ -23,6 +24,7 @@ from kiebot.cache import Cache, MemoryStore, RedisStore
 from kiebot.catalog import Catalog
 from kiebot.config import Settings
 from kiebot.engine import Engine
+from kiebot.engine.credits import CHECK_SECONDS, TTL_SECONDS, KieCredits
 from kiebot.kie.client import KieClient
 from kiebot.services.account import AccountService
 from kiebot.services.answers import InputFiles
@@ -32,6 +34,7 @@ from kiebot.services.jobs import JobControl
 from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
 from kiebot.services.stars import ReconcileReport
+from kiebot.services.stats import StatsService
 from kiebot.services.upkeep import Retention, cleanup
 from kiebot.store import db
 from kiebot.store.fsm import SqlStorage
@@ -79,6 +82,7 @@ class App:
             inputs=InputFiles(self.kie, uploads),
             money=money,
             jobs=JobControl(self.db, settings.max_active_per_user),
+            stats=StatsService(self.db, self._kie_balance),
         )
         self.bot: Bot = create_bot(settings)
         self.dispatcher: Dispatcher = create_dispatcher(
@@ -87,8 +91,14 @@ class App:
                                          settings)
         self.engine = Engine(sessionmaker=self.sessionmaker, kie=self.kie, catalog=self.catalog,
                              notifier=self.notifier, settings=settings)
+        # The KIE account's credits, cached (in Redis with REDIS_URL) and checked against KIE_CREDITS_ALERT.
+        self.credits = KieCredits(self.kie, self.cache("kie", ttl=TTL_SECONDS), self.engine.alerts,
+                                  settings.kie_credits_alert)
         self.stop_event = asyncio.Event()
         self.web: WebServer | None = None
+
+    async def _kie_balance(self) -> Decimal | None:
+        return await self.credits.current()
 
     def cache(self, name: str, ttl: float) -> Cache:
         """A cache in Redis when REDIS_URL is set (shared by replicas), else in this process's memory."""
@@ -103,6 +113,8 @@ class App:
         await self.start_web()
         worker = asyncio.create_task(self.engine.run(self.stop_event), name="job-worker")
         reconciler = asyncio.create_task(self._reconcile_payments(), name="stars-reconciliation")
+        credits = asyncio.create_task(self._every(CHECK_SECONDS, self.credits.check, "KIE credits check"),
+                                      name="kie-credits-check")
         upkeep = asyncio.create_task(self._every(CLEANUP_SECONDS, self._clean_up, "database cleanup"),
                                      name="database-cleanup")
         try:
@@ -113,6 +125,7 @@ class App:
             await worker
             await reconciler
             await upkeep
+            await credits
             await self.stop_web()
             await self.close()
 
