@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from decimal import Decimal
 
 from aiogram import Bot, Dispatcher
 from redis.asyncio import Redis
@@ -22,6 +24,7 @@ from kiebot.cache import Cache, MemoryStore, RedisStore
 from kiebot.catalog import Catalog
 from kiebot.config import Settings
 from kiebot.engine import Engine
+from kiebot.engine.credits import CHECK_SECONDS, TTL_SECONDS, KieCredits
 from kiebot.kie.client import KieClient
 from kiebot.services.account import AccountService
 from kiebot.services.answers import InputFiles
@@ -31,6 +34,8 @@ from kiebot.services.jobs import JobControl
 from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
 from kiebot.services.stars import ReconcileReport
+from kiebot.services.stats import StatsService
+from kiebot.services.upkeep import Retention, cleanup
 from kiebot.store import db
 from kiebot.store.fsm import SqlStorage
 from kiebot.web import WebServer, build_web_app, start_web
@@ -38,6 +43,7 @@ from kiebot.web import WebServer, build_web_app, start_web
 log = logging.getLogger(__name__)
 USER_CACHE_SECONDS = 300.0  # how long a user's name and language are taken from the cache
 UPLOAD_CACHE_SHARE = 0.5  # an upload is reused for half of UPLOAD_TTL_HOURS, so a reused link is never near expiry
+CLEANUP_SECONDS = 24 * 3600.0  # the database upkeep runs at start-up and then daily
 
 
 def load_catalog(settings: Settings) -> Catalog:
@@ -76,6 +82,7 @@ class App:
             inputs=InputFiles(self.kie, uploads),
             money=money,
             jobs=JobControl(self.db, settings.max_active_per_user),
+            stats=StatsService(self.db, self._kie_balance),
         )
         self.bot: Bot = create_bot(settings)
         self.dispatcher: Dispatcher = create_dispatcher(
@@ -84,8 +91,14 @@ class App:
                                          settings)
         self.engine = Engine(sessionmaker=self.sessionmaker, kie=self.kie, catalog=self.catalog,
                              notifier=self.notifier, settings=settings)
+        # The KIE account's credits, cached (in Redis with REDIS_URL) and checked against KIE_CREDITS_ALERT.
+        self.credits = KieCredits(self.kie, self.cache("kie", ttl=TTL_SECONDS), self.engine.alerts,
+                                  settings.kie_credits_alert)
         self.stop_event = asyncio.Event()
         self.web: WebServer | None = None
+
+    async def _kie_balance(self) -> Decimal | None:
+        return await self.credits.current()
 
     def cache(self, name: str, ttl: float) -> Cache:
         """A cache in Redis when REDIS_URL is set (shared by replicas), else in this process's memory."""
@@ -100,6 +113,10 @@ class App:
         await self.start_web()
         worker = asyncio.create_task(self.engine.run(self.stop_event), name="job-worker")
         reconciler = asyncio.create_task(self._reconcile_payments(), name="stars-reconciliation")
+        credits = asyncio.create_task(self._every(CHECK_SECONDS, self.credits.check, "KIE credits check"),
+                                      name="kie-credits-check")
+        upkeep = asyncio.create_task(self._every(CLEANUP_SECONDS, self._clean_up, "database cleanup"),
+                                     name="database-cleanup")
         try:
             await self._poll_until_stopped()
         finally:
@@ -107,6 +124,8 @@ class App:
             await self._finish_handlers()
             await worker
             await reconciler
+            await upkeep
+            await credits
             await self.stop_web()
             await self.close()
 
@@ -124,6 +143,21 @@ class App:
                 log.warning("reconciliation failed: %s", type(exc).__name__)
             with suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), timeout=self.settings.reconcile_seconds)
+
+    async def _every(self, seconds: float, step: Callable[[], Awaitable[None]], what: str) -> None:
+        """Run `step` now and then every `seconds` until the bot stops; a failure is logged and tried next time."""
+        while not self.stop_event.is_set():
+            try:
+                await step()
+            except Exception as exc:  # the database or KIE unreachable: try again next time
+                log.warning("%s failed: %s", what, type(exc).__name__)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
+
+    async def _clean_up(self) -> None:
+        """What `kiebot cleanup` does (services.upkeep); every replica may run it, the deletes are idempotent."""
+        report = await cleanup(self.db, Retention.of(self.settings))
+        log.info("database cleanup: %s", report.text().replace("\n", "; "))
 
     async def start_web(self) -> None:
         """KIE callbacks and /health on WEB_HOST:WEB_PORT. Callbacks are only hints (polling finds every result),

@@ -1,19 +1,15 @@
-"""The `kiebot` command line: run | migrate | check | catalog | emulate-kie."""
+"""The `kiebot` command line: run | migrate | check | cleanup | catalog | emulate-kie."""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from kiebot.config import Settings
 from kiebot.logs import setup_logging
-
-MISSING_HELP = {
-    "BOT_TOKEN": "the Telegram bot token: talk to @BotFather in Telegram, send /newbot and copy the token it gives",
-    "KIE_API_KEY": "the KIE.ai API key: sign in at https://kie.ai, open the API Key page and create a key",
-}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start the bot (long polling) and the job worker")
     sub.add_parser("migrate", help="create or upgrade the database")
-    sub.add_parser("check", help="check the settings and say what is missing")
+    sub.add_parser("check", help="audit the settings and the working directory (ok / warn / fail per line)")
+    sub.add_parser("cleanup", help="delete stale drafts and transient rows, and old raw KIE answers")
     catalog = sub.add_parser("catalog", help="list the models offered: KIE id, name, price range")
     catalog.add_argument("--excluded", action="store_true", help="list the models not offered, with the reason")
     catalog.add_argument("--lang", default="en", choices=("en", "ru"))
@@ -36,34 +33,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kiebot: the settings in the environment or .env are not valid:\n{exc}", file=sys.stderr)
         return 2
     setup_logging(settings)
-    handler = {"run": _run, "migrate": _migrate, "check": _check, "catalog": _catalog, "emulate-kie": _emulate}
+    handler = {"run": _run, "migrate": _migrate, "check": _check, "cleanup": _cleanup,
+               "catalog": _catalog, "emulate-kie": _emulate}
     return handler[args.command](settings, args)
 
 
 def _check(settings: Settings, _: argparse.Namespace) -> int:
-    missing = settings.missing_secrets()
-    if not missing:
-        print("kiebot: settings are complete.")
-        return 0
-    lines = ["kiebot cannot start: these settings are missing:"]
-    lines += [f"  {name}: {MISSING_HELP[name]}" for name in missing]
-    lines += [
-        "Put them in a file named .env next to the Makefile (copy .env.example to start), for example:",
-        *[f"  {name}=<your value>" for name in missing],
-        "or export them in the environment, then run `make run` again.",
-        "To try the bot without spending KIE credits, run `kiebot emulate-kie` and set KIE_API_BASE and",
-        "KIE_UPLOAD_BASE to http://127.0.0.1:8090 (any KIE_API_KEY works with the emulator).",
-    ]
-    print("\n".join(lines), file=sys.stderr)
-    return 2
+    from kiebot.audit import gather
+
+    report = gather(settings, Path.cwd())
+    print(report.text())
+    return 0 if report.ok else 2
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    if _check(settings, args) != 0:
+    from kiebot.audit import gather
+
+    report = gather(settings, Path.cwd())
+    if not report.ok:
+        lines = ["kiebot will not start: the security audit failed (`kiebot check` shows the whole report):"]
+        lines += [f"  {finding.line()}" for finding in report.failed]
+        lines.append("To try the bot without spending KIE credits, run `kiebot emulate-kie` and set KIE_API_BASE and "
+                     "KIE_UPLOAD_BASE to http://127.0.0.1:8090 (any KIE_API_KEY of 16 characters or more works).")
+        print("\n".join(lines), file=sys.stderr)
         return 2
     from kiebot.app import run_bot
 
     asyncio.run(run_bot(settings))
+    return 0
+
+
+def _cleanup(settings: Settings, _: argparse.Namespace) -> int:
+    from kiebot.services.upkeep import cleanup_once
+
+    report = asyncio.run(cleanup_once(settings))
+    print(report.text())
     return 0
 
 

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Where the bot's own web server (KIE callbacks, /health) listens; PUBLIC_URL must lead here.
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
+    # Webhook mode: the full URL Telegram calls, and the secret token it must carry (`kiebot check` fails without it).
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
     # The key set in KIE's dashboard for signed callbacks; when set, a callback with a bad signature gets 401.
     kie_webhook_hmac_key: SecretStr | None = None
     # A worker's hold on a job; renewed every fifth of it while a step runs. After a crash the jobs are taken up
@@ -72,6 +75,12 @@ class Settings(BaseSettings):
     free_models: Annotated[tuple[str, ...], NoDecode] = ()
     # 💎 to both the invited user and the one who invited them, on the invited user's first payment.
     referral_bonus: int = Field(default=50, ge=0)
+    # Admins are alerted once when the KIE account's credits fall below this (checked on every read and periodically).
+    kie_credits_alert: Decimal = Field(default=Decimal("100"), ge=0)
+    # `kiebot cleanup` (and the bot, daily): KIE's raw answers of jobs settled longer ago than this are dropped,
+    # and drafts (half-filled forms) untouched for DRAFT_DAYS are deleted.
+    retention_days: int = Field(default=30, ge=1)
+    draft_days: int = Field(default=7, ge=1)
     # How often Telegram's Star transactions are compared with the ledger (also once at start-up), in seconds.
     reconcile_seconds: float = Field(default=3600.0, gt=0)
 

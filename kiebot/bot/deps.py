@@ -17,6 +17,7 @@ from kiebot.services.history import HistoryService
 from kiebot.services.jobs import JobControl
 from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
+from kiebot.services.stats import StatsService
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class AppServices:
     inputs: InputFiles
     money: MoneyService
     jobs: JobControl
+    stats: StatsService  # the operator's figures (/stats)
 
     def as_kwargs(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

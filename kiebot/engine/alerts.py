@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kiebot.engine.ports import Notifier
-from kiebot.store.alerts import claim_alert
+from kiebot.store.alerts import claim_alert, clear_alert
 
 log = logging.getLogger(__name__)
 INCIDENT_WINDOW = timedelta(hours=1)
@@ -41,6 +41,15 @@ class Alerts:
         except Exception:  # an alert that could not go out must not break the job step that raised it
             log.exception("could not send operator alert %s", key)
         return True
+
+    async def resolve(self, key: str) -> bool:
+        """Incident `key` is over: its next occurrence is reported again. True when it was open."""
+        async with self.sessionmaker() as session:
+            cleared = await clear_alert(session, key)
+            await session.commit()
+        if cleared:
+            log.info("operator alert %s resolved", key)
+        return cleared
 
     async def kie_code(self, kie_code: int, alert: str, scope: str = "", **params: Any) -> bool:
         """One alert per KIE code (and `scope`, e.g. a model id) and hour."""

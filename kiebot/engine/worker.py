@@ -227,6 +227,8 @@ class Engine:
                 await disable_model(session, job.model_id, exc.message or "feature disabled")
                 await session.commit()
             await self.alerts.kie_code(exc.code, "alert-model-disabled", scope=job.model_id, model=job.model_id)
+        elif isinstance(exc, kie_errors.KieQuota):
+            await self.alerts.kie_code(exc.code, "alert-kie-quota")
         elif exc.operator_alert:
             await self.alerts.kie_code(exc.code, "alert-kie-auth", code=exc.code)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.store.db import dialect_insert
@@ -25,3 +26,9 @@ async def claim_alert(session: AsyncSession, key: str, now: datetime, window: ti
             where=OperatorAlert.sent_at <= now - window,
         )
     return (await session.execute(stmt.returning(OperatorAlert.key))).scalar_one_or_none() is not None
+
+
+async def clear_alert(session: AsyncSession, key: str) -> bool:
+    """Forget incident `key` (it is over): the next time it happens is a new incident. True when it was marked."""
+    stmt = delete(OperatorAlert).where(OperatorAlert.key == key[:160])
+    return (await session.execute(stmt.execution_options(synchronize_session=False))).rowcount > 0

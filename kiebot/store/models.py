@@ -101,8 +101,11 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger"
 
+    # A user's ledger, oldest or newest first (/ledger, balance notices): one index walk, no sort.
+    __table_args__ = (Index("ix_ledger_user_history", "user_id", "id"),)
+
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
     kind: Mapped[str] = mapped_column(String(16))
     delta_balance: Mapped[int] = mapped_column(BigInteger, default=0)
     delta_held: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -127,10 +130,15 @@ OPEN_STATES = (JobState.WAITING, *ACTIVE_STATES)
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_state_next", "state", "next_check_at"),)
+    __table_args__ = (
+        Index("ix_jobs_state_next", "state", "next_check_at"),  # the worker's claim of due jobs
+        Index("ix_jobs_user_history", "user_id", "id"),  # /history: a user's jobs newest first, one index walk
+        Index("ix_jobs_user_state", "user_id", "state"),  # a user's active / open jobs (the limit, the line)
+        Index("ix_jobs_created_at", "created_at"),  # /stats and the catalogue's order by recent use
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
     chat_id: Mapped[int] = mapped_column(BigInteger)
     language: Mapped[str] = mapped_column(String(8))
     model_id: Mapped[str] = mapped_column(String(128))
@@ -143,7 +151,7 @@ class Job(Base):
     free_try: Mapped[bool] = mapped_column(default=False, server_default=false())  # started with a daily free try
     credits: Mapped[str] = mapped_column(String(32))  # KIE credits quoted (decimal string)
     charged: Mapped[int | None] = mapped_column(BigInteger)  # user units finally charged
-    state: Mapped[str] = mapped_column(String(16), default=JobState.WAITING, index=True)
+    state: Mapped[str] = mapped_column(String(16), default=JobState.WAITING)  # indexed by ix_jobs_state_next
     kie_task_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     kie_state: Mapped[str | None] = mapped_column(String(16))
     progress: Mapped[int | None] = mapped_column(Integer)

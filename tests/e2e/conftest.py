@@ -17,7 +17,7 @@ from kiebot.kie.emulator import EmulatorTimings, RunningEmulator, start_emulator
 from kiebot.store import db
 from tests.fakes import FakeTelegram, FakeUser, FloodLimits
 
-TOKEN = "123456789:TEST_token_for_the_fake_telegram_api_00"
+TOKEN = "123456789:TEST_token_for_the_fake_telegram_00"
 KIE_KEY = "test-kie-key-0123456789abcdef"
 
 

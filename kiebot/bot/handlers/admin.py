@@ -1,4 +1,4 @@
-"""Operator commands (ADMIN_IDS only): grants, refunds, a user's ledger, promo codes."""
+"""Operator commands (ADMIN_IDS only): grants, refunds, a user's ledger, promo codes, the figures (/stats)."""
 from __future__ import annotations
 
 from contextlib import suppress
@@ -8,14 +8,18 @@ from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 
+from kiebot.bot import ui
 from kiebot.bot.i18n import Translate, Translator
+from kiebot.bot.screens import stats as screens
 from kiebot.bot.stars import TelegramStars
+from kiebot.catalog import Catalog
 from kiebot.services.account import MAX_GRANT, AccountService
 from kiebot.services.money import MoneyService
 from kiebot.services.promo import PromoError
 from kiebot.services.stars import RefundError
+from kiebot.services.stats import StatsService
 
-COMMANDS = ("grant", "refund", "ledger", "promo_new", "promo_list", "promo_off")
+COMMANDS = ("grant", "refund", "ledger", "promo_new", "promo_list", "promo_off", "stats")
 
 
 def router() -> Router:
@@ -27,6 +31,7 @@ def router() -> Router:
     r.message.register(on_promo_new, Command("promo_new"))
     r.message.register(on_promo_list, Command("promo_list"))
     r.message.register(on_promo_off, Command("promo_off"))
+    r.message.register(on_stats, Command("stats"))
     return r
 
 
@@ -120,3 +125,8 @@ async def on_promo_off(message: Message, command: CommandObject, money: MoneySer
         await message.answer(tr(f"promo-error-{exc.code}"))
         return
     await message.answer(tr("promo-switched-off", code=code.upper()))
+
+
+async def on_stats(message: Message, stats: StatsService, catalog: Catalog, tr: Translate, lang: str) -> None:
+    """/stats: users, generations, money and the KIE account, in one message."""
+    await ui.show(message, screens.stats(tr, lang, catalog, await stats.snapshot()), edit=False)

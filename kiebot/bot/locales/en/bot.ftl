@@ -213,6 +213,27 @@ alert-model-disabled = ⚠️ KIE disabled the model { $model }: it is no longer
 alert-kie-auth = ⚠️ KIE refused a task with code { $code }: check the KIE API key.
 alert-kie-polling = ⚠️ Checking task status at KIE fails with code { $code }.
 alert-orphan-task = ⚠️ KIE task { $task } ran for job #{ $job } (user { $user_id }, { $model }) after the job was settled: its KIE credits were spent; the user was not charged and got nothing.
+alert-kie-quota = ⚠️ KIE refused a task with code 433: the API key's usage limit is reached. Raise it in the KIE dashboard.
+alert-kie-account = ⚠️ KIE refuses to show the account's credits (code { $code }): check the KIE API key and the account.
+alert-kie-credits-low = ⚠️ The KIE account has { $credits } credits left, below the alert level of { $threshold }. Top it up before generations stop.
+
+## Operator statistics (/stats)
+stats-title = 📊 <b>Statistics</b>
+stats-users = 👥 Users: { $total } · new: { $new_today } today, { $new_week } in 7 days · active: { $active_today } today, { $active_week } in 7 days
+stats-generations = 🎨 Generations: { $total }
+stats-state-line = · { $state }: { $count }
+stats-state-waiting = waiting
+stats-state-submitting = starting
+stats-state-running = running
+stats-state-delivering = sending
+stats-state-done = done
+stats-state-failed = failed
+stats-models-title = Most used models:
+stats-model-line = { $place }. { $model } — runs: { $count }
+stats-revenue = 💰 Received: { $stars } ⭐ · charged for generations: { $charged } 💎
+stats-kie-spent = 🔋 KIE credits spent: { $spent } for { $charged } 💎 charged
+stats-kie-balance = 🏦 KIE account: { $credits } credits
+stats-kie-balance-unknown = 🏦 KIE account: KIE did not answer; try again in a minute.
 
 ## Errors
 error-generic = Something went wrong on our side. Your data and balance are safe; please try again.

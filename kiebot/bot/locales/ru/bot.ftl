@@ -215,6 +215,27 @@ alert-model-disabled = ⚠️ KIE отключил модель { $model }: он
 alert-kie-auth = ⚠️ KIE отклонил задачу с кодом { $code }: проверьте API-ключ KIE.
 alert-kie-polling = ⚠️ Проверка статуса задач в KIE падает с кодом { $code }.
 alert-orphan-task = ⚠️ Задача KIE { $task } выполнилась для задания №{ $job } (пользователь { $user_id }, { $model }) уже после его закрытия: кредиты KIE потрачены, с пользователя ничего не списано, и он ничего не получил.
+alert-kie-quota = ⚠️ KIE отклонил задачу с кодом 433: исчерпан лимит API-ключа. Поднимите его в кабинете KIE.
+alert-kie-account = ⚠️ KIE не показывает остаток кредитов (код { $code }): проверьте API-ключ KIE и счёт.
+alert-kie-credits-low = ⚠️ На счёте KIE осталось { $credits } кредитов — меньше порога { $threshold }. Пополните счёт, пока генерации не остановились.
+
+## Operator statistics (/stats)
+stats-title = 📊 <b>Статистика</b>
+stats-users = 👥 Пользователи: { $total } · новых: { $new_today } сегодня, { $new_week } за 7 дней · активных: { $active_today } сегодня, { $active_week } за 7 дней
+stats-generations = 🎨 Генерации: { $total }
+stats-state-line = · { $state }: { $count }
+stats-state-waiting = в очереди
+stats-state-submitting = запускаются
+stats-state-running = генерируются
+stats-state-delivering = отправляются
+stats-state-done = готовы
+stats-state-failed = не удались
+stats-models-title = Популярные модели:
+stats-model-line = { $place }. { $model } — запусков: { $count }
+stats-revenue = 💰 Получено: { $stars } ⭐ · списано за генерации: { $charged } 💎
+stats-kie-spent = 🔋 Потрачено кредитов KIE: { $spent } при списанных { $charged } 💎
+stats-kie-balance = 🏦 Счёт KIE: { $credits } кредитов
+stats-kie-balance-unknown = 🏦 Счёт KIE: KIE не ответил, попробуйте через минуту.
 
 ## Errors
 error-generic = У нас что-то пошло не так. Ваши данные и баланс в порядке; попробуйте ещё раз.
