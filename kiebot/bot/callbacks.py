@@ -69,11 +69,28 @@ class ConfirmAction(StrEnum):
     BACK = "back"
     PAGE = "page"  # another page of ✏️ buttons
     CANCEL = "cancel"
+    VARIANTS = "variants"  # 🔢 Variants: the screen of ×N and varied values
 
 
 class ConfirmCB(CallbackData, prefix="cf"):
     token: int
     action: ConfirmAction
+    arg: int = 0
+
+
+class VariantAction(StrEnum):
+    COPIES = "copies"  # `arg` runs of the same values (1 = a single run)
+    FIELD = "field"  # vary the `arg`-th of the fields that may be varied: tick its values next
+    TICK = "tick"  # tick or untick the `arg`-th option of the varied field
+    DONE = "done"  # back to the confirmation with the ticked values
+    BACK = "back"  # from the values to the variants screen, from there to the confirmation
+
+
+class VariantCB(CallbackData, prefix="v"):
+    """A press on the variants screens of the confirmation (tied to the draft's `token`, like ConfirmCB)."""
+
+    token: int
+    action: VariantAction
     arg: int = 0
 
 
@@ -94,6 +111,7 @@ class HistoryPageCB(CallbackData, prefix="hp"):
 class JobAction(StrEnum):
     CANCEL = "cancel"  # while it waits in the bot's line
     RETRY = "retry"  # after it failed: the same values on a new confirmation
+    CANCEL_BATCH = "cancel-batch"  # variants ×N while all of them wait in line: `job_id` is the batch's id
 
 
 class JobCB(CallbackData, prefix="j"):

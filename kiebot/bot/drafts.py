@@ -66,9 +66,11 @@ class OpenForm:
             return wizard_screens.step_screen(self.tr, self.lang, self.model, self.draft, page)
         price = self.forms.generation.price(self.model, self.draft)
         balance = (await self.forms.accounts.get(self.forms.user.id)).balance
-        free_left = await self.forms.money.free_left(self.forms.user.id, self.model.id)
+        batch = self.forms.generation.batch_quote(self.model, self.draft)
+        free_left = 0 if self.draft.batch_size > 1 else await self.forms.money.free_left(self.forms.user.id,
+                                                                                         self.model.id)
         return wizard_screens.confirm_screen(self.tr, self.lang, self.model, self.draft, price, balance, page,
-                                             free_left=free_left)
+                                             free_left=free_left, batch=batch)
 
     async def save(self) -> None:
         await self.state.set_state(Wizard.form)

@@ -26,13 +26,17 @@ from aiogram.types import (
 from kiebot.bot.flood import in_background
 from kiebot.bot.i18n import Translator
 from kiebot.bot.screens import Screen
+from kiebot.bot.screens.batch_status import batch_screen
 from kiebot.bot.screens.status import JobStatus, status_screen
+from kiebot.bot.screens.variants import variant_label
 from kiebot.bot.ui import edit_or_send
 from kiebot.catalog import Catalog, ModelSpec
 from kiebot.clock import utcnow
 from kiebot.config import Settings
 from kiebot.engine.ports import RecipientGone
+from kiebot.services import batches
 from kiebot.services.account import AccountService
+from kiebot.store import batches as batch_repo
 from kiebot.store import jobs as job_repo
 from kiebot.store.db import Database
 from kiebot.store.models import Job, JobState
@@ -61,6 +65,9 @@ class TelegramNotifier:
 
     # --- status message --------------------------------------------------------------------------
     async def show_status(self, job: Job, *, final: bool = False) -> None:
+        if job.batch_id is not None:
+            await self._show_batch_status(job, final=final)
+            return
         screen = await self._status_screen(job)
         text = screen.text
         if text == job.status_text or not await self._edit_slot(job.chat_id, final):
@@ -82,6 +89,26 @@ class TelegramNotifier:
             balance = (await self.accounts.get(job.user_id)).balance
         tr = self.translator.bind(job.language)
         return status_screen(tr, job.language, job_status(job, ahead, balance), self.catalog.get(job.model_id))
+
+    async def _show_batch_status(self, job: Job, *, final: bool) -> None:
+        """A variant's change shows in its batch's one status message (a variant's end always does)."""
+        assert job.batch_id is not None
+        async with self.reader() as session:
+            batch = await batches.batch_view(session, job.batch_id)
+            shown = await batch_repo.get_batch(session, job.batch_id)
+        if batch is None or shown is None:
+            return
+        balance = (await self.accounts.get(job.user_id)).balance if batch.ended else None
+        tr = self.translator.bind(job.language)
+        screen = batch_screen(tr, job.language, batch, self.catalog.get(job.model_id), balance)
+        if screen.text == shown.status_text or not await self._edit_slot(job.chat_id, final):
+            return
+        with in_background():
+            message_id = await self._put_status(job, screen)
+        async with self.sessionmaker() as session:
+            await batch_repo.set_status_text(session, job.batch_id, screen.text)
+            await session.commit()
+        job.status_message_id = message_id
 
     async def _edit_slot(self, chat_id: int, final: bool) -> bool:
         """At most one progress edit per STATUS_EDIT_INTERVAL per chat. A final state is always shown
@@ -116,20 +143,55 @@ class TelegramNotifier:
             raise RecipientGone(str(exc)) from exc
 
     async def _send_album(self, chat_id: int, kind: str, urls: list[str], caption: str) -> list[dict[str, Any]]:
+        return await self._send_captioned(chat_id, kind, [(url, caption if i == 0 else "") for i, url in
+                                                          enumerate(urls)])
+
+    async def _send_captioned(self, chat_id: int, kind: str, items: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Albums of up to ten files of one kind, each file with its own caption ("" for none), in order."""
         sent: list[dict[str, Any]] = []
-        for start in range(0, len(urls), ALBUM_SIZE):
-            chunk = urls[start : start + ALBUM_SIZE]
+        for start in range(0, len(items), ALBUM_SIZE):
+            chunk = items[start : start + ALBUM_SIZE]
             if len(chunk) == 1:
-                sent.append(await self._send_one(chat_id, kind, chunk[0], caption))
+                sent.append(await self._send_one(chat_id, kind, chunk[0][0], chunk[0][1]))
                 continue
-            media = [INPUT_MEDIA[kind](media=url, caption=caption if i == 0 else None) for i, url in enumerate(chunk)]
+            media = [INPUT_MEDIA[kind](media=url, caption=caption or None) for url, caption in chunk]
             try:
                 messages = await self.bot.send_media_group(chat_id, media=media)
                 sent += [_sent_file(m) for m in messages]
             except TelegramBadRequest as exc:  # Telegram could not fetch a URL: send them one by one
                 log.info("album by URL refused (%s); sending files one by one", exc.message)
-                for url in chunk:
+                for url, caption in chunk:
                     sent.append(await self._send_one(chat_id, kind, url, caption))
+        return sent
+
+    async def deliver_batch(self, jobs: list[Job], vary_field: str | None) -> dict[int, list[dict[str, Any]]]:
+        """The results of a batch's variants as one album per media kind (images with images, videos with videos,
+        audio as an audio group), each file captioned with its variant: its value of `vary_field`, or its number.
+        `jobs`: all of the batch's jobs; those being delivered are sent. Returns what was sent, per job id.
+        Raises RecipientGone."""
+        first = jobs[0]
+        model = self.catalog.known(first.model_id)
+        tr = self.translator.bind(first.language)
+        name = html.escape(model.name(first.language) if model else first.model_id)
+        groups: dict[str, list[tuple[int, str, str]]] = {}
+        for number, job in enumerate(jobs, start=1):  # numbered among all variants; only results are sent
+            if job.state != JobState.DELIVERING:
+                continue
+            value = job.values.get(vary_field) if vary_field else None
+            label = variant_label(tr, first.language, model, vary_field, value, number)
+            caption = tr("result-caption", model=name, job=job.id) + " · " + html.escape(label)
+            for url in (job.result or {}).get("urls") or []:
+                groups.setdefault(media_kind(model, url), []).append((job.id, url, caption))
+        sent: dict[int, list[dict[str, Any]]] = {job.id: [] for job in jobs if job.state == JobState.DELIVERING}
+        try:
+            with in_background():
+                for kind, items in groups.items():
+                    files = await self._send_captioned(first.chat_id, kind, [(url, cap) for _, url, cap in items])
+                    for (job_id, _, _), file in zip(items, files, strict=True):
+                        sent[job_id].append(file)
+        except TelegramForbiddenError as exc:
+            await self._mark_blocked(first.user_id)
+            raise RecipientGone(str(exc)) from exc
         return sent
 
     async def _send_one(self, chat_id: int, kind: str, url: str, caption: str) -> dict[str, Any]:

@@ -36,6 +36,10 @@ class Notifier(Protocol):
     async def deliver(self, job: Job, urls: list[str]) -> list[dict[str, Any]]:
         """Send the results; returns what was sent (`[{"type", "file_id"}]`). Raises RecipientGone."""
 
+    async def deliver_batch(self, jobs: list[Job], vary_field: str | None) -> dict[int, list[dict[str, Any]]]:
+        """Send the results of a batch's variants being delivered (of `jobs`, all of the batch's) as one album per
+        media kind; returns what was sent per job id. Raises RecipientGone."""
+
     async def download(self, file_id: str) -> bytes:
         """A Telegram file's bytes (to upload an input file to KIE again)."""
 

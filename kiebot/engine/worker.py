@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from kiebot.catalog import Catalog, ModelSpec, form, pricing
 from kiebot.clock import utcnow
 from kiebot.config import Settings
-from kiebot.engine import schedule
+from kiebot.engine import albums, schedule
 from kiebot.engine.alerts import Alerts
 from kiebot.engine.callbacks import CallbackInbox
 from kiebot.engine.leases import Heartbeat
@@ -289,6 +289,9 @@ class Engine:
     # --- deliver and settle ----------------------------------------------------------------------
     async def _deliver(self, job: Job, model: ModelSpec | None) -> None:
         """Send the result; charge only once it reached the user. A send that fails leaves it pending."""
+        if job.batch_id is not None:  # a variant: its result goes out in its batch's album
+            await albums.deliver(self, job, model)
+            return
         urls = list((job.result or {}).get("urls") or [])
         if not urls:
             await self._fail(job, "generation", only_from=(JobState.DELIVERING,))
@@ -358,6 +361,7 @@ class Engine:
         _copy(fresh, job)
         if failed:
             await self._show(job, final=True)
+            await albums.wake_siblings(self, job)
 
     async def _save(self, job: Job, *, when_state: JobState | None = None, **fields: Any) -> bool:
         """Write `fields` if this worker still holds the job (and it is in `when_state`). False: stop the step."""

@@ -10,6 +10,7 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.catalog import ModelSpec, form, pricing
+from kiebot.services import batches
 from kiebot.services.free import FreePolicy, utc_day
 from kiebot.services.media import media_facts
 from kiebot.services.wizard import Draft
@@ -33,6 +34,7 @@ class Started:
     job_id: int
     price: int
     ahead: int | None  # the user's waiting jobs before this one, when they are at MAX_ACTIVE_PER_USER
+    batch_id: int | None = None  # variants ×N: `job_id` is the first of the batch's jobs, `price` their total
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,17 @@ class GenerationService:
     def price(self, model: ModelSpec, draft: Draft) -> Price | None:
         return price_of(model, draft, self.markup)
 
+    def batch_quote(self, model: ModelSpec, draft: Draft) -> batches.BatchQuote | None:
+        """The price of each variant when the draft asks for 2-4 runs, else None."""
+        return batches.quote_batch(model, draft, self.markup)
+
     async def start(self, model: ModelSpec, draft: Draft, *, user_id: int, chat_id: int, language: str,
                     status_message_id: int | None) -> StartResult:
         """`start` in a transaction of its own. `status_message_id`: the message the engine keeps the job's status
         in (the confirmation message, turned into it)."""
+        if batches.is_batch(draft):
+            return await self._start_batch(model, draft, user_id=user_id, chat_id=chat_id, language=language,
+                                           status_message_id=status_message_id)
         async with self.db.write.begin() as session:
             result = await start(session, model=model, draft=draft, user_id=user_id, chat_id=chat_id,
                                  language=language, markup=self.markup, free=self.free)
@@ -141,3 +150,17 @@ class GenerationService:
             at_limit = await job_repo.count_active(session, user_id) >= self.max_active_per_user
             ahead = await job_repo.position_in_line(session, job) if at_limit else None
             return replace(result, job=None, started=Started(job.id, job.price, ahead))
+
+    async def _start_batch(self, model: ModelSpec, draft: Draft, *, user_id: int, chat_id: int, language: str,
+                           status_message_id: int | None) -> StartResult:
+        """The batch's jobs in one unit of work; they share the status message."""
+        async with self.db.write.begin() as session:
+            begun = await batches.start_batch(session, model=model, draft=draft, user_id=user_id, chat_id=chat_id,
+                                              language=language, markup=self.markup)
+            if not begun.jobs:
+                return StartResult(duplicate=begun.duplicate, shortfall=begun.shortfall, invalid=begun.invalid)
+            for job in begun.jobs:
+                job.status_message_id = status_message_id
+            first = begun.jobs[0]
+            total = sum(job.price for job in begun.jobs)
+            return StartResult(started=Started(first.id, total, None, batch_id=begun.batch_id))

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.catalog import Catalog
 from kiebot.clock import utcnow
+from kiebot.services import batches
 from kiebot.services.wizard import Draft
 from kiebot.store import jobs as job_repo
 from kiebot.store.db import Database
@@ -125,6 +126,15 @@ class JobControl:
     async def status(self, user_id: int, job_id: int) -> JobStatus | None:
         async with self.db.read() as session:
             return await job_status(session, job_id, user_id, self.max_active_per_user)
+
+    async def batch(self, user_id: int, batch_id: int) -> batches.BatchView | None:
+        async with self.db.read() as session:
+            return await batches.own_batch_view(session, batch_id, user_id)
+
+    async def cancel_batch(self, user_id: int, batch_id: int) -> bool | None:
+        """True: every variant cancelled and released; False: one has started; None: not the user's batch."""
+        async with self.db.write.begin() as session:
+            return await batches.cancel_batch(session, batch_id, user_id)
 
     async def cancel(self, user_id: int, job_id: int) -> CancelResult:
         async with self.db.write.begin() as session:

@@ -36,6 +36,10 @@ class Draft:
     editing: bool = False  # came from the confirmation screen: go back there after the answer
     confirm_key: str = field(default_factory=lambda: uuid.uuid4().hex)
     token: int = 0  # bumped on every change, so buttons of an older screen are recognised as stale
+    # Variants (services/batches.py): `copies` runs of the same values, or one run per value of `vary`.
+    copies: int = 1
+    vary: str | None = None
+    vary_values: list[Any] = field(default_factory=list)
 
     # --- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -107,6 +111,31 @@ class Draft:
         if spec.kind != FieldKind.CHOICE:
             return tuple(spec.presets)
         return tuple(spec.options) if self.sub else tuple(pricing.offered_options(model, spec, self.values))
+
+    # --- variants --------------------------------------------------------------------------------
+    @property
+    def batch_size(self) -> int:
+        return len(self.vary_values) if self.vary else self.copies
+
+    def set_copies(self, count: int) -> None:
+        self.copies, self.vary, self.vary_values = count, None, []
+        self.token += 1
+
+    def vary_field(self, name: str | None) -> None:
+        """Vary `name` (its values are ticked next), or stop varying (None)."""
+        self.copies, self.vary, self.vary_values = 1, name, []
+        self.token += 1
+
+    def tick_variant(self, value: Any, most: int) -> bool:
+        """Tick or untick one value of the varied field; False (nothing changes) past `most` values."""
+        if value in self.vary_values:
+            self.vary_values.remove(value)
+        elif len(self.vary_values) >= most:
+            return False
+        else:
+            self.vary_values.append(value)
+        self.token += 1
+        return True
 
     # --- answers -------------------------------------------------------------------------------
     def pick(self, model: ModelSpec, index: int) -> bool:

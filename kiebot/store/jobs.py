@@ -32,7 +32,7 @@ from kiebot.store.models import (
 )
 
 _JOB_COLUMNS = frozenset(c.key for c in Job.__mapper__.column_attrs)
-_READONLY = frozenset({"id", "user_id", "confirm_key", "price", "kie_task_id"})  # the task id: `attach_task`
+_READONLY = frozenset({"id", "user_id", "confirm_key", "batch_id", "price", "kie_task_id"})  # the task id: `attach_task`
 # Claims of waiting jobs take this PostgreSQL advisory lock (for their transaction): replicas counting a user's free
 # slots one after another cannot start more than MAX_ACTIVE_PER_USER between them. SQLite serialises writers anyway.
 _CLAIM_WAITING_LOCK = 0x6B696562  # "kieb"
@@ -73,6 +73,7 @@ async def create_job(
     price: int,
     credits: Decimal | str,
     now: datetime | None = None,
+    batch_id: int | None = None,
 ) -> Job | None:
     """Insert a `waiting` job and hold its price (ledger key `hold:<job_id>`) in the same transaction.
 
@@ -95,6 +96,7 @@ async def create_job(
                 values=values,
                 files=list(files),
                 confirm_key=confirm_key,
+                batch_id=batch_id,
                 price=price,
                 credits=str(credits),
                 state=JobState.WAITING.value,
@@ -144,12 +146,15 @@ def _claimable_waiting(now: datetime, max_active_per_user: int):  # type: ignore
     A user's slots are taken by jobs that are active or waiting under a live lease (claimed to be started); each
     user's due, unleased waiting jobs are numbered oldest first and only as many as the user has free slots
     qualify. So the line is global and fair: the oldest job of a user below the limit goes first, and users at
-    their limit (or with a batch of twenty queued) never hold back anyone else.
+    their limit (or with a batch of twenty queued) never hold back anyone else. A batch's variant whose result is
+    in and waits for its siblings' (engine/albums.py) takes no slot: the siblings could not start otherwise.
     """
     active = [s.value for s in ACTIVE_STATES]
+    parked = and_(Job.state == JobState.DELIVERING.value, Job.batch_id.is_not(None))
     busy = (
         select(Job.user_id, func.count(Job.id).label("taken"))
-        .where(or_(Job.state.in_(active), and_(Job.state == JobState.WAITING.value, Job.lease_until > now)))
+        .where(or_(and_(Job.state.in_(active), ~parked),
+                   and_(Job.state == JobState.WAITING.value, Job.lease_until > now)))
         .group_by(Job.user_id)
         .subquery()
     )

@@ -128,6 +128,23 @@ ACTIVE_STATES = (JobState.SUBMITTING, JobState.RUNNING, JobState.DELIVERING)
 OPEN_STATES = (JobState.WAITING, *ACTIVE_STATES)
 
 
+class Batch(Base):
+    """Variants confirmed together: one status message, one album once every variant has ended. Each variant is
+    a job of its own (its own hold, charge or release); `vary_field` names the field whose value differs."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    confirm_key: Mapped[str] = mapped_column(String(64), unique=True)  # one batch per confirmation screen
+    size: Mapped[int] = mapped_column(Integer)
+    vary_field: Mapped[str | None] = mapped_column(String(128))
+    status_text: Mapped[str | None] = mapped_column(Text)  # last text shown, to skip identical edits
+    album_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a worker is sending the album
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
@@ -147,6 +164,7 @@ class Job(Base):
     # Input files: [{"field", "url", "file_id", "kind", "uploaded_at", "seconds", "width", "height"}]
     files: Mapped[list[Any]] = mapped_column(JSON, default=list)
     confirm_key: Mapped[str] = mapped_column(String(64), unique=True)  # one job per confirmation screen
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)  # one of a batch's variants
     price: Mapped[int] = mapped_column(BigInteger)  # user units held at confirm (0 for a free try)
     free_try: Mapped[bool] = mapped_column(default=False, server_default=false())  # started with a daily free try
     credits: Mapped[str] = mapped_column(String(32))  # KIE credits quoted (decimal string)

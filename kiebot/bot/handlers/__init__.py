@@ -16,11 +16,12 @@ from kiebot.bot.handlers import (
     jobs,
     menu,
     payments,
+    variants,
     wizard,
 )
 
 
 def build_routers() -> list[Router]:
     # payments before menu (its /start links) and before answers (a payment arrives while a form is open)
-    modules = (errors, admin, payments, menu, catalog, history, jobs, wizard, confirm, answers, fallback)  # fallback last
+    modules = (errors, admin, payments, menu, catalog, history, jobs, wizard, confirm, variants, answers, fallback)  # fallback last
     return [module.router() for module in modules]

@@ -9,10 +9,12 @@ from aiogram.types import CallbackQuery
 from kiebot.bot import ui
 from kiebot.bot.callbacks import ConfirmAction, ConfirmCB
 from kiebot.bot.drafts import FormFilter, OpenForm
+from kiebot.bot.screens import batch_status as batch_screens
 from kiebot.bot.screens import money as money_screens
 from kiebot.bot.screens import status as status_screens
 from kiebot.services.account import AccountService
 from kiebot.services.generation import GenerationService
+from kiebot.services.jobs import JobControl
 from kiebot.services.money import MoneyService
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,7 @@ def router() -> Router:
 
 
 async def go(query: CallbackQuery, form: OpenForm, generation: GenerationService, accounts: AccountService,
-             money: MoneyService) -> None:
+             money: MoneyService, jobs: JobControl) -> None:
     """Hold the price and queue the job; the confirmation message becomes the job's status message."""
     message = query.message
     if message is None:
@@ -50,11 +52,21 @@ async def go(query: CallbackQuery, form: OpenForm, generation: GenerationService
         await form.close()
         await query.answer(form.tr("started"))
         started = result.started
-        status = status_screens.JobStatus(started.job_id, form.model.id, "waiting", started.price, ahead=started.ahead)
-        await ui.show(query, status_screens.status_screen(form.tr, form.lang, status, form.model), edit=True)
+        if started.batch_id is not None:
+            await _show_batch(query, form, jobs, started.batch_id)
+        else:
+            status = status_screens.JobStatus(started.job_id, form.model.id, "waiting", started.price, ahead=started.ahead)
+            await ui.show(query, status_screens.status_screen(form.tr, form.lang, status, form.model), edit=True)
         if await money.low_balance_due(form.forms.user.id):
             balance_now = (await accounts.get(form.forms.user.id)).balance
             await message.answer(form.tr("low-balance", balance=balance_now))
+
+
+async def _show_batch(query: CallbackQuery, form: OpenForm, jobs: JobControl, batch_id: int) -> None:
+    """The confirmation message becomes the batch's one status message."""
+    batch = await jobs.batch(form.forms.user.id, batch_id)
+    if batch is not None:
+        await ui.show(query, batch_screens.batch_screen(form.tr, form.lang, batch, form.model), edit=True)
 
 
 async def edit(query: CallbackQuery, callback_data: ConfirmCB, form: OpenForm) -> None:

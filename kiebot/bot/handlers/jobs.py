@@ -8,6 +8,7 @@ from kiebot.bot import ui
 from kiebot.bot.callbacks import JobAction, JobCB
 from kiebot.bot.drafts import Forms
 from kiebot.bot.i18n import Translate
+from kiebot.bot.screens import batch_status as batch_screens
 from kiebot.bot.screens import status as screens
 from kiebot.catalog import Catalog
 from kiebot.services.account import AccountService, Profile
@@ -18,6 +19,7 @@ def router() -> Router:
     r = Router(name="jobs")
     r.callback_query.register(cancel, JobCB.filter(F.action == JobAction.CANCEL))
     r.callback_query.register(try_again, JobCB.filter(F.action == JobAction.RETRY))
+    r.callback_query.register(cancel_batch, JobCB.filter(F.action == JobAction.CANCEL_BATCH))
     return r
 
 
@@ -39,6 +41,25 @@ async def cancel(query: CallbackQuery, callback_data: JobCB, jobs: JobControl, a
     shown = screens.JobStatus(job.job_id, job.model_id, job.state.value, job.price, job.charged,
                               error_code=job.error_code, balance=balance)
     await ui.show(query, screens.status_screen(tr, lang, shown, catalog.get(job.model_id)), edit=True)
+
+
+async def cancel_batch(query: CallbackQuery, callback_data: JobCB, jobs: JobControl, accounts: AccountService,
+                       catalog: Catalog, user: Profile, tr: Translate, lang: str) -> None:
+    """Variants ×N while all of them wait in line: every hold goes back at once (`job_id` is the batch's id)."""
+    cancelled = await jobs.cancel_batch(user.id, callback_data.job_id)
+    if cancelled is None:
+        await query.answer(tr("stale-button"))
+        return
+    if not cancelled:
+        await query.answer(tr("batch-too-late"), show_alert=True)
+        return
+    await query.answer()
+    batch = await jobs.batch(user.id, callback_data.job_id)
+    if batch is None:
+        return
+    balance = (await accounts.get(user.id)).balance
+    screen = batch_screens.batch_screen(tr, lang, batch, catalog.get(batch.model_id), balance)
+    await ui.show(query, screen, edit=True)
 
 
 async def try_again(query: CallbackQuery, callback_data: JobCB, jobs: JobControl, forms: Forms, catalog: Catalog,

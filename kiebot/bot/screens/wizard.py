@@ -7,8 +7,10 @@ from typing import Any
 
 from kiebot.bot.callbacks import ConfirmAction, ConfirmCB, StepAction, StepCB
 from kiebot.bot.i18n import Translate
+from kiebot.bot.screens import variants as variant_screens
 from kiebot.bot.screens.common import Keyboard, Pager, Screen, button, rows, shorten
 from kiebot.catalog import FieldKind, FieldSpec, ModelSpec
+from kiebot.services.batches import BatchQuote
 from kiebot.services.generation import Price
 from kiebot.services.wizard import COLLECTION_KINDS, Draft
 
@@ -146,9 +148,10 @@ def _choice_rows(lang: str, model: ModelSpec, draft: Draft, spec: FieldSpec, pag
 # --- confirmation ------------------------------------------------------------------------------
 def confirm_screen(
     tr: Translate, lang: str, model: ModelSpec, draft: Draft, price: Price | None, balance: int, page: int = 0,
-    *, free_left: int = 0,
+    *, free_left: int = 0, batch: BatchQuote | None = None,
 ) -> Screen:
-    """`free_left`: the user's free tries of today for this model; one of them pays for this run."""
+    """`free_left`: the user's free tries of today for this model; one of them pays for this run. `batch`: the
+    variants' prices when the draft asks for 2-4 runs (free tries are not used for a batch)."""
     lines = [tr("confirm-title", model=html.escape(model.name(lang)))]
     for spec in model.fields:
         if spec.name in draft.values:
@@ -159,7 +162,9 @@ def confirm_screen(
             shown = tr("value-unset")
         lines.append(f"• {html.escape(spec.label(lang))}: {html.escape(shown)}")
     lines.append("")
-    if price is None:
+    if draft.batch_size > 1 and batch is not None:
+        lines += variant_screens.batch_lines(tr, lang, model, batch, balance)
+    elif price is None or draft.batch_size > 1:
         lines.append(tr("confirm-no-price"))
     elif free_left:
         lines.append(tr("confirm-free", left=free_left))
@@ -175,7 +180,12 @@ def confirm_screen(
     pager = EDITS.row(page, len(edits), lambda p: ConfirmCB(token=t, action=ConfirmAction.PAGE, arg=p))
     if pager:
         kb.append(pager)
-    if price is not None:
+    variants = tr("btn-variants-count", count=draft.batch_size) if draft.batch_size > 1 else tr("btn-variants")
+    kb.append([button(variants, ConfirmCB(token=t, action=ConfirmAction.VARIANTS))])
+    if draft.batch_size > 1 and batch is not None:
+        label = tr("btn-confirm-batch", count=batch.size, total=batch.total)
+        kb.append([button(label, ConfirmCB(token=t, action=ConfirmAction.GO))])
+    elif price is not None and draft.batch_size == 1:
         label = tr("btn-confirm-free") if free_left else tr("btn-confirm", price=price.units)
         kb.append([button(label, ConfirmCB(token=t, action=ConfirmAction.GO))])
     kb.append([button(tr("btn-back"), ConfirmCB(token=t, action=ConfirmAction.BACK)),
