@@ -42,6 +42,8 @@ Control API (no auth):
                                   carried out (a task is created) but their answers are held back
     GET  /_emulator/held          {"held": 1}: answers held back now (a test kills the bot while one is held)
     POST /_emulator/release       send every held answer (to a client that may be gone)
+    POST /_emulator/task-outcome  {"outcome": "held"}: the next new task generates until /_emulator/finish
+    POST /_emulator/finish        every held task succeeds now (and sends its callback)
 
 With `limits=True` the account limits of API.md are enforced as KIE does (rejected, not queued): more than 20
 createTask calls in 10 s or 10 recordInfo calls in 1 s answer HTTP 429.
@@ -135,7 +137,7 @@ class Fault:
 
 @dataclass
 class Outcome:
-    outcome: str  # fail | slow | success
+    outcome: str  # fail | slow | held | success
     times: int = 1
     fail_code: str = "500"
     fail_msg: str = "Internal server error"
@@ -187,6 +189,7 @@ class EmulatorState:
     holds: Counter[str] = field(default_factory=Counter)  # endpoint → answers still to hold back
     held: int = 0
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    finish: asyncio.Event = field(default_factory=asyncio.Event)
 
     def reset(self) -> None:
         self.calls.clear()
@@ -195,6 +198,7 @@ class EmulatorState:
         self.holds.clear()
         self.released.set()
         self.released = asyncio.Event()
+        self.finish = asyncio.Event()
         for job in self.jobs:
             job.cancel()
         self.jobs.clear()
@@ -416,7 +420,10 @@ async def _run_task(state: EmulatorState, task: EmuTask) -> None:
     await asyncio.sleep(timings.queue_s)
     task.state, task.generating_since = "generating", time.monotonic()
     task.generate_s = outcome.generate_s if outcome.outcome == "slow" else timings.generate_s
-    await asyncio.sleep(task.generate_s)
+    if outcome.outcome == "held":
+        await state.finish.wait()
+    else:
+        await asyncio.sleep(task.generate_s)
     if outcome.outcome == "fail":
         task.fail_code, task.fail_msg = outcome.fail_code, outcome.fail_msg
         task.state = "fail"
@@ -577,8 +584,8 @@ async def control_fail(request: web.Request) -> web.Response:
 
 async def control_outcome(request: web.Request) -> web.Response:
     body = await _json_body(request) or {}
-    if body.get("outcome") not in ("fail", "slow", "success"):
-        return web.json_response({"ok": False, "error": "outcome must be fail, slow or success"}, status=400)
+    if body.get("outcome") not in ("fail", "slow", "held", "success"):
+        return web.json_response({"ok": False, "error": "outcome must be fail, slow, held or success"}, status=400)
     outcome = Outcome(
         outcome=body["outcome"],
         times=int(body.get("times", 1)),
@@ -587,6 +594,13 @@ async def control_outcome(request: web.Request) -> web.Response:
         generate_s=float(body.get("generate_s", SLOW_GENERATE_S)),
     )
     request.app[STATE].outcomes.append(outcome)
+    return web.json_response({"ok": True})
+
+
+async def control_finish(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    state.finish.set()
+    state.finish = asyncio.Event()
     return web.json_response({"ok": True})
 
 
@@ -698,6 +712,7 @@ def create_app(
     app.router.add_post("/_emulator/hold", control_hold)
     app.router.add_get("/_emulator/held", control_held)
     app.router.add_post("/_emulator/release", control_release)
+    app.router.add_post("/_emulator/finish", control_finish)
     return app
 
 

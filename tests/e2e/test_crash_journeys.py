@@ -50,11 +50,11 @@ class BotProcess:
     async def start(self) -> None:
         polled = len(self.tg.calls("getUpdates"))
         self.starts += 1
-        log = open(self.tmp_path / f"bot-{self.starts}.log", "wb")  # a file, not a pipe nobody reads
-        with log:
+        with open(self.tmp_path / f"bot-{self.starts}.log", "wb") as log:  # a file, not a pipe nobody reads
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "kiebot", "run", cwd=self.tmp_path, env=self.env, stdout=log, stderr=log)
-        await self.tg.wait_for(lambda: len(self.tg.calls("getUpdates")) > polled, timeout=90)  # imports alone take 5-30 s on a busy machine
+        # Importing aiogram alone takes 5-30 s on a busy 2-core machine.
+        await self.tg.wait_for(lambda: len(self.tg.calls("getUpdates")) > polled, timeout=90)
 
     async def kill(self) -> None:
         assert self.process is not None
@@ -102,8 +102,8 @@ class Crash:
         finally:
             await engine.dispose()
 
-    async def money_is_right(self, user: FakeUser, price: int) -> None:
-        """Held once and charged once (ledger rows of the user), and every ledger invariant."""
+    async def ledger(self, user: FakeUser) -> list[tuple[str, int, int]]:
+        """The user's ledger rows (kind, balance change, held change), once every ledger invariant is checked."""
         from kiebot.store.models import LedgerEntry
 
         engine = db.create_engine(self.database_url)
@@ -112,10 +112,9 @@ class Crash:
                 await assert_ledger_invariants(session)
                 rows = (await session.execute(select(LedgerEntry).where(LedgerEntry.user_id == user.id)
                                               .order_by(LedgerEntry.id))).scalars()
-                ledger = [(str(r.kind), int(r.delta_balance), int(r.delta_held)) for r in rows]
+                return [(str(r.kind), int(r.delta_balance), int(r.delta_held)) for r in rows]
         finally:
             await engine.dispose()
-        assert ledger == [("bonus", 100, 0), ("hold", -price, price), ("charge", 0, -price)], ledger
 
 
 @contextlib.asynccontextmanager
@@ -163,7 +162,7 @@ async def restarted_and_delivered(crash: Crash, j: Journey) -> None:
     assert len(j.delivered("photo")) == 1
     assert (await crash.kie_calls())["createTask"] == 1
     assert len(await crash.stack.kie_tasks()) == 1
-    await crash.money_is_right(j.user, 8)
+    assert await crash.ledger(j.user) == [("bonus", 100, 0), ("hold", -8, 8), ("charge", 0, -8)]
 
 
 async def test_killed_before_create_task_the_job_is_sent_once_after_the_restart(tmp_path: Path,
@@ -205,14 +204,18 @@ async def test_killed_during_delivery_the_result_is_sent_by_the_new_process(tmp_
         await restarted_and_delivered(crash, j)
 
 
-async def test_a_task_whose_id_was_lost_in_a_crash_is_attached_by_its_callback(tmp_path: Path,
-                                                                               alice: FakeUser) -> None:
-    """Killed after KIE made the task and before its id was stored: the new process learns it from KIE's callback
-    (its URL names the job) while the job still waits in `submitting`, and delivers it."""
+async def test_a_task_made_for_a_job_failed_after_the_crash_is_reported_to_the_operators(
+        tmp_path: Path, alice: FakeUser) -> None:
+    """Killed after KIE made the task and before its id was stored: the new process cannot know whether createTask
+    went through, so it fails the job and releases the hold; when the task's callback comes (its URL names the job),
+    the task is an orphan: reported to the operators once, the user charged nothing.
+
+    (Had the callback come while the job still waited in `submitting`, the task would have been attached and
+    delivered: tests/engine/test_submit.py::test_a_task_whose_answer_was_lost_in_a_crash_is_attached_by_its_callback.
+    Here the order cannot be made exact: the restart alone can take longer than the lease on a busy machine.)"""
     port = free_port()
     async with crash_stack(tmp_path, WEB_PORT=str(port), PUBLIC_URL=f"http://127.0.0.1:{port}") as crash:
-        # The task ends a few seconds after the kill: its callback finds the new process listening.
-        await crash.stack.kie_control("task-outcome", {"outcome": "slow", "generate_s": 8})
+        await crash.stack.kie_control("task-outcome", {"outcome": "held"})  # generating until /finish
         await crash.stack.kie_control("hold", {"endpoint": "createTask"})
         j = await confirmed(crash, alice)
         await crash.until_held()
@@ -220,32 +223,15 @@ async def test_a_task_whose_id_was_lost_in_a_crash_is_attached_by_its_callback(t
         job = await crash.job(1)
         assert job.state == JobState.SUBMITTING and job.kie_task_id is None and job.kie_state is None
         await crash.stack.kie_control("release", {})
-        await restarted_and_delivered(crash, j)
-        assert "attached from its callback" in crash.bot.log()
-        assert crash.tg.messages(ADMIN.id) == []  # nothing to report: the task found its job
-
-
-async def test_a_task_made_for_a_job_failed_after_the_crash_is_reported_to_the_operators(
-        tmp_path: Path, alice: FakeUser) -> None:
-    """The same crash, but the task's callback comes after the new process has failed the job (its createTask may
-    have been taken: released, the user told): the task is an orphan, reported to the operators once. The lease
-    is 8 s here so the callback can come after the takeover in a short test; the lease is not what is tested."""
-    port = free_port()
-    async with crash_stack(tmp_path, WEB_PORT=str(port), PUBLIC_URL=f"http://127.0.0.1:{port}",
-                           JOB_LEASE_SECONDS="8") as crash:
-        await crash.stack.kie_control("task-outcome", {"outcome": "slow", "generate_s": 16})
-        await crash.stack.kie_control("hold", {"endpoint": "createTask"})
-        j = await confirmed(crash, alice)
-        await crash.until_held()
-        await crash.bot.kill()
-        await crash.stack.kie_control("release", {})
         await crash.bot.start()
         failed = await j.failure(timeout=RESTART_TARGET)
         assert j.texts("fail-interrupted") in failed.text
+        await crash.stack.kie_control("finish", {})  # the task succeeds; its callback reaches the new process
         [task] = await crash.stack.kie_tasks()
         alert = j.texts("alert-orphan-task", task=task["taskId"], job=j.job, user_id=alice.id,
                         model="google/nano-banana")
-        await crash.tg.wait_for(lambda: any(m.content == alert for m in crash.tg.messages(ADMIN.id)), timeout=30)
+        await crash.tg.wait_for(lambda: any(m.content == alert for m in crash.tg.messages(ADMIN.id)), timeout=20)
         assert len(crash.tg.messages(ADMIN.id)) == 1
         assert j.delivered("photo") == []
         assert (await crash.kie_calls())["createTask"] == 1
+        assert await crash.ledger(alice) == [("bonus", 100, 0), ("hold", -8, 8), ("release", 8, -8)]
