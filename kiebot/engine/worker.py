@@ -42,6 +42,10 @@ from kiebot.store.models_status import disable_model, disabled_models
 
 log = logging.getLogger(__name__)
 BATCH = 50  # jobs advanced at once by one worker
+# `kie_state` of a `submitting` job whose createTask has certainly not been sent yet (its status is being shown, its
+# input files refreshed). Cleared in the last write before createTask: a job found `submitting` with it after a crash
+# is started again; without it, KIE may have made the task, so the job is failed and released.
+UNSENT = "unsent"
 
 
 
@@ -147,7 +151,10 @@ class Engine:
     async def advance(self, job: Job) -> None:
         # `known`, not `get`: a model hidden after this job was confirmed still finishes it.
         model = self.catalog.known(job.model_id)
-        if job.state == JobState.SUBMITTING:  # its worker died mid-createTask: we never learned of a task
+        if job.state == JobState.SUBMITTING and job.kie_state == UNSENT:  # its worker died before createTask
+            if await self._save(job, when_state=JobState.SUBMITTING, state=JobState.WAITING, kie_state=None):
+                await self._start(job, model)
+        elif job.state == JobState.SUBMITTING:  # its worker died mid-createTask: we never learned of a task
             await self._fail(job, "interrupted", only_from=(JobState.SUBMITTING,))
         elif job.state == JobState.WAITING:
             await self._start(job, model)
@@ -165,7 +172,7 @@ class Engine:
             await self._save(job, when_state=JobState.WAITING, next_check_at=self.paused_until)
             return
         if not await self._save(job, when_state=JobState.WAITING, state=JobState.SUBMITTING,
-                                submitted_at=self.clock()):
+                                submitted_at=self.clock(), kie_state=UNSENT):
             return  # cancelled by the user, or the lease is gone
         await self._show(job)
         try:
@@ -178,6 +185,8 @@ class Engine:
         except kie_errors.KieError as exc:  # an upload: sending it again cannot make a task
             await self._submit_failed(job, exc, may_resend=exc.retryable)
             return
+        if not await self._save(job, when_state=JobState.SUBMITTING, kie_state=None):
+            return  # the lease is gone: another worker has the job
         try:
             task_id = await self.kie.create_task(
                 model.id, form.build_input(model, values), self.settings.callback_url_for(job.id)

@@ -36,7 +36,17 @@ Control API (no auth):
     GET  /_emulator/tasks         {"tasks": [{"taskId", "model", "input", "callBackUrl", "state"}, ...]}
     GET  /_emulator/uploads       {"uploads": [{"fileName", "uploadPath", "mimeType", "fileSize", "downloadUrl"}]}
     GET  /_emulator/calls         {"calls": {"createTask": 3, "recordInfo": 7, ...}}: API calls received since the
-                                  last reset, faults included (to measure how many calls a generation costs)
+                                  last reset, faults included (to measure how many calls a generation costs);
+                                  "limited": the calls answered 429 by the account limits below
+    POST /_emulator/hold          {"endpoint": "createTask", "times": 1}: the next `times` calls to `endpoint` are
+                                  carried out (a task is created) but their answers are held back
+    GET  /_emulator/held          {"held": 1}: answers held back now (a test kills the bot while one is held)
+    POST /_emulator/release       send every held answer (to a client that may be gone)
+    POST /_emulator/task-outcome  {"outcome": "held"}: the next new task generates until /_emulator/finish
+    POST /_emulator/finish        every held task succeeds now (and sends its callback)
+
+With `limits=True` the account limits of API.md are enforced as KIE does (rejected, not queued): more than 20
+createTask calls in 10 s or 10 recordInfo calls in 1 s answer HTTP 429.
 
 Stricter than KIE on purpose: an input holding a Telegram file URL (`/file/bot<token>/`) is refused with 422,
 so tests catch a leaked bot token.
@@ -56,7 +66,7 @@ import logging
 import re
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -101,6 +111,8 @@ _ENDPOINTS = {
     "/api/file-url-upload": "upload",
 }
 SLOW_GENERATE_S = 30.0
+# API.md: about 20 createTask calls per 10 s and 10 status requests per second per account; excess → 429.
+ACCOUNT_LIMITS = {"createTask": (20, 10.0), "recordInfo": (10, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -125,7 +137,7 @@ class Fault:
 
 @dataclass
 class Outcome:
-    outcome: str  # fail | slow | success
+    outcome: str  # fail | slow | held | success
     times: int = 1
     fail_code: str = "500"
     fail_msg: str = "Internal server error"
@@ -171,9 +183,22 @@ class EmulatorState:
     jobs: set[asyncio.Task[None]] = field(default_factory=set)
     http: aiohttp.ClientSession | None = None
     calls: Counter[str] = field(default_factory=Counter)
+    limits: dict[str, tuple[int, float]] = field(default_factory=dict)  # endpoint → (calls, per seconds)
+    admitted: dict[str, deque[float]] = field(default_factory=dict)
+    limited: Counter[str] = field(default_factory=Counter)
+    holds: Counter[str] = field(default_factory=Counter)  # endpoint → answers still to hold back
+    held: int = 0
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    finish: asyncio.Event = field(default_factory=asyncio.Event)
 
     def reset(self) -> None:
         self.calls.clear()
+        self.limited.clear()
+        self.admitted.clear()
+        self.holds.clear()
+        self.released.set()
+        self.released = asyncio.Event()
+        self.finish = asyncio.Event()
         for job in self.jobs:
             job.cancel()
         self.jobs.clear()
@@ -192,6 +217,27 @@ class EmulatorState:
                     self.faults.remove(fault)
                 return fault
         return None
+
+    def over_limit(self, endpoint: str) -> bool:
+        """Count the call against the account limit of its endpoint; True when it exceeds it (KIE: 429)."""
+        if endpoint not in self.limits:
+            return False
+        calls, period = self.limits[endpoint]
+        now, window = time.monotonic(), self.admitted.setdefault(endpoint, deque())
+        while window and window[0] <= now - period:
+            window.popleft()
+        if len(window) >= calls:
+            self.limited[endpoint] += 1
+            return True
+        window.append(now)
+        return False
+
+    def take_hold(self, endpoint: str) -> bool:
+        for name in (endpoint, "any"):
+            if self.holds[name] > 0:
+                self.holds[name] -= 1
+                return True
+        return False
 
     def take_outcome(self) -> Outcome | None:
         if not self.outcomes:
@@ -261,13 +307,29 @@ async def inject_faults(request: web.Request, handler: Any) -> web.StreamRespons
     endpoint = _ENDPOINTS.get(request.path)
     if endpoint:
         request.app[STATE].calls[endpoint] += 1
-    fault = request.app[STATE].take_fault(endpoint) if endpoint else None
+    state = request.app[STATE]
+    if endpoint and state.over_limit(endpoint):
+        return error(429)
+    fault = state.take_fault(endpoint) if endpoint else None
     if fault is None:
-        return await handler(request)
+        response = await handler(request)
+        if endpoint and state.take_hold(endpoint):
+            await _held_back(state)
+        return response
     if fault.malformed:
         html = "<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
         return web.Response(text=html, status=fault.status, content_type="text/html")
     return error(fault.code or 500, retry_after=fault.retry_after)
+
+
+async def _held_back(state: EmulatorState) -> None:
+    """Wait for /_emulator/release (or a reset) before the answer goes out."""
+    released = state.released
+    state.held += 1
+    try:
+        await released.wait()
+    finally:
+        state.held -= 1
 
 
 @web.middleware
@@ -358,7 +420,10 @@ async def _run_task(state: EmulatorState, task: EmuTask) -> None:
     await asyncio.sleep(timings.queue_s)
     task.state, task.generating_since = "generating", time.monotonic()
     task.generate_s = outcome.generate_s if outcome.outcome == "slow" else timings.generate_s
-    await asyncio.sleep(task.generate_s)
+    if outcome.outcome == "held":
+        await state.finish.wait()
+    else:
+        await asyncio.sleep(task.generate_s)
     if outcome.outcome == "fail":
         task.fail_code, task.fail_msg = outcome.fail_code, outcome.fail_msg
         task.state = "fail"
@@ -519,8 +584,8 @@ async def control_fail(request: web.Request) -> web.Response:
 
 async def control_outcome(request: web.Request) -> web.Response:
     body = await _json_body(request) or {}
-    if body.get("outcome") not in ("fail", "slow", "success"):
-        return web.json_response({"ok": False, "error": "outcome must be fail, slow or success"}, status=400)
+    if body.get("outcome") not in ("fail", "slow", "held", "success"):
+        return web.json_response({"ok": False, "error": "outcome must be fail, slow, held or success"}, status=400)
     outcome = Outcome(
         outcome=body["outcome"],
         times=int(body.get("times", 1)),
@@ -529,6 +594,13 @@ async def control_outcome(request: web.Request) -> web.Response:
         generate_s=float(body.get("generate_s", SLOW_GENERATE_S)),
     )
     request.app[STATE].outcomes.append(outcome)
+    return web.json_response({"ok": True})
+
+
+async def control_finish(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    state.finish.set()
+    state.finish = asyncio.Event()
     return web.json_response({"ok": True})
 
 
@@ -562,7 +634,28 @@ async def control_uploads(request: web.Request) -> web.Response:
 
 
 async def control_calls(request: web.Request) -> web.Response:
-    return web.json_response({"calls": dict(request.app[STATE].calls)})
+    state = request.app[STATE]
+    return web.json_response({"calls": dict(state.calls), "limited": dict(state.limited)})
+
+
+async def control_hold(request: web.Request) -> web.Response:
+    body = await _json_body(request) or {}
+    endpoint = str(body.get("endpoint", "any"))
+    if endpoint != "any" and endpoint not in _ENDPOINTS.values():
+        return web.json_response({"ok": False, "error": f"unknown endpoint {endpoint!r}"}, status=400)
+    request.app[STATE].holds[endpoint] += int(body.get("times", 1))
+    return web.json_response({"ok": True})
+
+
+async def control_held(request: web.Request) -> web.Response:
+    return web.json_response({"held": request.app[STATE].held})
+
+
+async def control_release(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    state.released.set()
+    state.released = asyncio.Event()
+    return web.json_response({"ok": True})
 
 
 # --- app and servers -------------------------------------------------------------------------------
@@ -585,6 +678,7 @@ def create_app(
     timings: EmulatorTimings | None = None,
     webhook_hmac_key: str | None = None,
     credits: Decimal | int = 10000,
+    limits: bool = False,
 ) -> web.Application:
     balance = Decimal(str(credits))
     state = EmulatorState(
@@ -595,6 +689,7 @@ def create_app(
         webhook_hmac_key=webhook_hmac_key or None,
         start_credits=balance,
         credits=balance,
+        limits=dict(ACCOUNT_LIMITS) if limits else {},
     )
     app = web.Application(middlewares=[log_requests, inject_faults, check_auth], client_max_size=100 * 1024**2)
     app[STATE] = state
@@ -614,6 +709,10 @@ def create_app(
     app.router.add_get("/_emulator/tasks", control_tasks)
     app.router.add_get("/_emulator/uploads", control_uploads)
     app.router.add_get("/_emulator/calls", control_calls)
+    app.router.add_post("/_emulator/hold", control_hold)
+    app.router.add_get("/_emulator/held", control_held)
+    app.router.add_post("/_emulator/release", control_release)
+    app.router.add_post("/_emulator/finish", control_finish)
     return app
 
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .telegram_server import BotApiServer, RecordedCall
+from .telegram_server import BotApiServer, Hold, RecordedCall
 from .telegram_state import FakeMessage, FloodLimits, StoredFile, TelegramState
 from .telegram_user import FakeUser, UserDriver
 
@@ -136,6 +136,11 @@ class FakeTelegram(UserDriver):
     def reset_flood(self) -> None:
         """Refill all flood buckets (e.g. after a test provoked a 429)."""
         self.state.reset_flood()
+
+    def hold_next(self, method: str, match: Callable[[JSON], bool] = lambda _: True) -> Hold:
+        """Hold the next call of ``method`` whose parameters pass ``match`` (e.g. a sendPhoto, to kill the bot while
+        it waits); ``Hold.release()`` drops it: it never takes effect."""
+        return self.server.hold_next(method, match)
 
     def fail_next(self, method: str, error_code: int = 500, description: str = "Internal Server Error",
                   *, retry_after: int | None = None, times: int = 1) -> None:

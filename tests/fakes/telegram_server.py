@@ -14,7 +14,7 @@ import json
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,6 +61,20 @@ class RecordedCall:
     files: dict[str, UploadedFile]
     status: int  # 0 while the call is still being handled
     response: JSON
+
+
+@dataclass
+class Hold:
+    """A request held by the server (``BotApiServer.hold_next``): ``arrived`` is set once one came; ``release()``
+    lets it go — answered with an error and never carried out, as a request lost with a killed bot."""
+
+    method: str
+    match: Callable[[JSON], bool]
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 @dataclass
@@ -148,6 +162,7 @@ class BotApiServer:
         self.url_fetches: list[tuple[str, int | None]] = []  # (url, bytes fetched)
         self.webhook_url: str | None = None
         self._failures: dict[str, list[_Failure]] = {}
+        self._holds: list[Hold] = []
         self._poller: asyncio.Event | None = None
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -171,7 +186,15 @@ class BotApiServer:
         self._failures.setdefault(method.lower(), []).append(
             _Failure(error_code, description, retry_after, times))
 
+    def hold_next(self, method: str, match: Callable[[JSON], bool] = lambda _: True) -> Hold:
+        """Hold the next call of ``method`` whose parameters pass ``match`` until the test releases it."""
+        hold = Hold(method.lower(), match)
+        self._holds.append(hold)
+        return hold
+
     async def close(self) -> None:
+        for hold in self._holds:
+            hold.release()
         self._closing = True  # releases pending long polls at once
         self.state.touch()
         if self._http:
@@ -207,6 +230,12 @@ class BotApiServer:
         handler = self._handlers.get(method.lower())
         if handler is None:
             return 404, ApiError(404, "Not Found: method not found").body()
+        hold = next((h for h in self._holds if h.method == method.lower() and h.match(params.decoded())), None)
+        if hold is not None:
+            self._holds.remove(hold)
+            hold.arrived.set()
+            await hold.released.wait()
+            return 500, ApiError(500, "Internal Server Error: the request was held and dropped").body()
         try:
             self._injected_failure(method)
             return 200, {"ok": True, "result": await handler(params)}
