@@ -1,7 +1,9 @@
-"""A small, fixed history for /stats tests: users, generations and payments at known times around `NOW`."""
+"""A small, fixed history for /stats tests (users, generations and payments at known times around `NOW`) and a
+stand-in for KIE's credit endpoint."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -48,3 +50,18 @@ async def fill(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
             await session.execute(update(Payment).where(Payment.charge_id == charge)
                                   .values(state=state, created_at=NOW - timedelta(days=2)))
         await session.commit()
+
+
+class Balances:
+    """KIE's credit endpoint answering what the test says, counting the calls."""
+
+    def __init__(self, *answers: Decimal | Exception) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+
+    async def credits(self) -> Decimal:
+        self.calls += 1
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer

@@ -12,21 +12,7 @@ from kiebot.engine.alerts import Alerts
 from kiebot.engine.credits import TTL_SECONDS, KieCredits
 from kiebot.kie import errors as kie_errors
 from tests.engine.kit import Clock, RecordingNotifier
-
-
-class Balances:
-    """KIE's credit endpoint answering what the test says, counting the calls."""
-
-    def __init__(self, *answers: Decimal | Exception) -> None:
-        self.answers = list(answers)
-        self.calls = 0
-
-    async def credits(self) -> Decimal:
-        self.calls += 1
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+from tests.stats_data import Balances
 
 
 class Seconds:

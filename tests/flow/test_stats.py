@@ -7,9 +7,8 @@ from decimal import Decimal
 from kiebot.cache import Cache, MemoryStore
 from kiebot.engine.credits import TTL_SECONDS, KieCredits
 from kiebot.kie.errors import KieUnavailable
-from tests.engine.test_credits import Balances
 from tests.flow.conftest import Tier
-from tests.stats_data import ADMIN, EDIT, NOW, fill
+from tests.stats_data import ADMIN, EDIT, NOW, Balances, fill
 
 
 async def test_an_admin_sees_the_figures_and_is_alerted_once_about_low_credits(tier: Tier) -> None:
