@@ -52,6 +52,11 @@ async def test_three_copies_arrive_as_one_album(quick: Stack, alice: FakeUser) -
     await j.tap("✅ Confirm ×3 — 24 💎", on=confirm)
     done = await batch_status(j, "batch-done", ready=3, count=3)
     assert done.first_line == "✅ Nano Banana ×3 (#1): 3 of 3 ready! Charged 24 💎."
+    shown = [version.text.split("\n")[0] for version in done.history if version.text]
+    progress = j.texts.line("batch-progress", model=j.model, count=3, job=1)
+    delivering = j.texts.line("batch-delivering", model=j.model, count=3, job=1, ready=3)
+    # results coming in were shown before the album went out (how many at once depends on the poll timing)
+    assert any(progress.fullmatch(line) or delivering.fullmatch(line) for line in shown), shown
     assert done.text.split("\n")[1:] == ["Balance: 76 💎."]
     photos = album(j)
     assert [p.caption for p in photos] == [f"Nano Banana · #{n} · Variant {n}" for n in (1, 2, 3)]
@@ -73,6 +78,7 @@ async def test_a_varied_aspect_ratio_sends_each_value_to_the_model(quick: Stack,
     await j.tap("✅ Done (3)")
     confirm = await j.confirmation()
     assert "🔢 Variants: Aspect ratio — 1:1, 16:9, 9:16 (free tries are not used for variants)" in confirm.text
+    assert "• Aspect ratio: 1:1, 16:9, 9:16" in confirm.text
     await j.tap("✅ Confirm ×3 — 24 💎", on=confirm)
     await batch_status(j, "batch-done", ready=3, count=3)
     # the variants are sent side by side, in any order
