@@ -86,6 +86,30 @@ async def test_a_varied_aspect_ratio_sends_each_value_to_the_model(quick: Stack,
     assert [p.caption for p in album(j)] == [f"Nano Banana · #{n} · {r}" for n, r in
                                              ((1, "1:1"), (2, "16:9"), (3, "9:16"))]
     await invariants(quick)
+    history = await j.history()  # each variant is a generation of its own; repeating one repeats that one
+    assert [line.startswith(f"#{n} · Nano Banana · ") for n, line in zip((3, 2, 1), history.text.split("\n")[1:],
+                                                                          strict=False)] == [True] * 3
+    again = await j.repeat(2)
+    assert "• Aspect ratio: 16:9" in again.text and "Price: 8 💎" in again.text
+    assert "✅ Confirm — 8 💎" in again.buttons()
+
+
+async def test_back_from_the_variants_leaves_a_single_run(quick: Stack, alice: FakeUser) -> None:
+    j = Journey(quick, alice)
+    await j.fill("google-nano-banana", PROMPT, "⏩ Defaults for all the rest")
+    await variants_of(j)
+    await j.tap("🎛 Vary: Aspect ratio")
+    await j.shown("vary-title", field="Aspect ratio")
+    await j.tap("☐ 16:9")
+    ticked = await j.shown("vary-title", field="Aspect ratio")
+    assert "✅ Done (1)" not in ticked.buttons()  # one value is not a batch
+    await j.tap("◀ Back")
+    menu = await j.shown("variants-title", model=j.model)
+    assert "✅ 🎛 Vary: Aspect ratio" not in menu.buttons()
+    await j.tap("◀ Back")
+    confirm = await j.confirmation()
+    assert "Price: 8 💎" in confirm.text and "🔢 Variants" in confirm.buttons()
+    assert "✅ Confirm — 8 💎" in confirm.buttons()
 
 
 async def test_a_failed_variant_is_named_released_and_left_out_of_the_album(quick: Stack, alice: FakeUser) -> None:
