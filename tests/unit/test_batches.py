@@ -3,6 +3,7 @@ and what the batch's status message says."""
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -188,3 +189,32 @@ def test_a_batch_waiting_in_line_can_be_cancelled() -> None:
     assert screen.text == "⏳ Nano Banana ×2 (#10): confirmed, 16 💎 held. Starting…"
     assert screen.markup is not None
     assert [b.text for row in screen.markup.inline_keyboard for b in row] == ["✖ Cancel"]
+
+
+# --- the line ------------------------------------------------------------------------------------------
+
+
+async def _set_state(session, job_id: int, state: str) -> None:  # type: ignore[no-untyped-def]
+    await session.execute(Job.__table__.update().where(Job.id == job_id).values(state=state))
+
+
+async def test_a_variant_waiting_for_its_album_takes_no_active_slot(db_session) -> None:  # noqa: F811
+    """Else a batch larger than MAX_ACTIVE_PER_USER would wait for itself; a single job delivering still counts."""
+    uid = await _user(db_session, 100)
+    begun = await _start(db_session, uid, _varied_resolution())
+    await _set_state(db_session, begun.jobs[0].id, "delivering")
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    claimed = await job_repo.claim_due(db_session, "w1", now, 25, 10, max_active_per_user=1)
+    assert [job.id for job in claimed] == [begun.jobs[0].id, begun.jobs[1].id]
+    other = await _user(db_session, 100)
+    single = await job_repo.create_job(db_session, user_id=other, chat_id=other, language="en", model_id=FLUX.id,
+                                       values={"prompt": "a"}, files=[], confirm_key=f"s{other}", price=10,
+                                       credits="5")
+    queued = await job_repo.create_job(db_session, user_id=other, chat_id=other, language="en", model_id=FLUX.id,
+                                       values={"prompt": "b"}, files=[], confirm_key=f"q{other}", price=10,
+                                       credits="5")
+    assert single is not None and queued is not None
+    await _set_state(db_session, single.id, "delivering")
+    later = now + timedelta(minutes=5)  # the first claims' leases have expired
+    claimed = await job_repo.claim_due(db_session, "w2", later, 25, 10, max_active_per_user=1)
+    assert queued.id not in [job.id for job in claimed]
