@@ -106,7 +106,7 @@ class TelegramNotifier:
         with in_background():
             message_id = await self._put_status(job, screen)
         async with self.sessionmaker() as session:
-            await batch_repo.set_status_text(session, job.batch_id, screen.text)
+            await batch_repo.set_status(session, job.batch_id, message_id, screen.text)
             await session.commit()
         job.status_message_id = message_id
 

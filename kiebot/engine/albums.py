@@ -58,7 +58,8 @@ async def deliver(engine: Engine, job: Job, model: ModelSpec | None) -> None:
     if not claimed:  # the others are still running (their ends wake this one), or another worker sends the album
         wait = schedule.poll_interval(0, engine.speedup) if complete else schedule.fallback_interval(
             model.typical_seconds if model else 0, engine.speedup)
-        await engine._save(job, when_state=JobState.DELIVERING, next_check_at=now + wait)
+        if await engine._save(job, when_state=JobState.DELIVERING, next_check_at=now + wait) and not complete:
+            await engine._show(job, final=True)  # "k of N ready": one more result is in (an unchanged text is skipped)
         return
     if engine.heartbeat.lost(job.id):  # another worker has this job now: it sends, not us
         await _drop_claim(engine, job.batch_id)

@@ -72,5 +72,9 @@ async def wake_delivering(session: AsyncSession, batch_id: int, now: datetime) -
     )
 
 
-async def set_status_text(session: AsyncSession, batch_id: int, text: str) -> None:
+async def set_status(session: AsyncSession, batch_id: int, message_id: int | None, text: str) -> None:
+    """Remember what the batch's status message shows, and the message (every variant's: when the old one could
+    not be edited, a new one was sent, and all of them edit that one from now on)."""
     await session.execute(update(Batch).where(Batch.id == batch_id).values(status_text=text))
+    await session.execute(update(Job).where(Job.batch_id == batch_id).values(status_message_id=message_id)
+                          .execution_options(synchronize_session=False))

@@ -97,6 +97,7 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.statuses: list[tuple[int, str, bool]] = []
         self.delivered: list[tuple[int, list[str]]] = []
+        self.albums: list[list[int]] = []  # the job ids each batch album carried
         self.attempts = 0
         self.alerts: list[str] = []
         self.gone = False
@@ -117,6 +118,17 @@ class RecordingNotifier:
             raise RuntimeError("KIE reported success without result URLs")
         self.delivered.append((job.id, urls))
         return [{"type": "photo", "file_id": f"f{job.id}"}]
+
+    async def deliver_batch(self, jobs: list[Job], vary_field: str | None) -> dict[int, list[dict[str, Any]]]:
+        """Like `deliver`, for a batch's album: records the ids of the variants it carried."""
+        self.attempts += 1
+        if self.gone:
+            raise RecipientGone("blocked")
+        if self.down:
+            raise ConnectionError("Telegram is unreachable")
+        carried = [job for job in jobs if job.state == "delivering"]
+        self.albums.append([job.id for job in carried])
+        return {job.id: [{"type": "photo", "file_id": f"f{job.id}"}] for job in carried}
 
     async def download(self, file_id: str) -> bytes:
         raise AssertionError("no download expected")

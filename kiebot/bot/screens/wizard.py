@@ -154,7 +154,9 @@ def confirm_screen(
     variants' prices when the draft asks for 2-4 runs (free tries are not used for a batch)."""
     lines = [tr("confirm-title", model=html.escape(model.name(lang)))]
     for spec in model.fields:
-        if spec.name in draft.values:
+        if spec.name == draft.vary and batch is not None:  # one run per ticked value
+            shown = ", ".join(spec.option_label(value, lang) for value in draft.vary_values)
+        elif spec.name in draft.values:
             shown = show_value(tr, lang, spec, draft.values[spec.name])
         elif spec.has_default:
             shown = tr("value-default", value=show_value(tr, lang, spec, spec.default))
