@@ -47,6 +47,7 @@ from tests.e2e.conftest import KIE_KEY, TOKEN, Stack, make_settings  # noqa: E40
 from tests.fakes import FakeTelegram, FloodLimits  # noqa: E402
 
 MODEL = "google/nano-banana"
+KIE_LIMITS = {"createTask": (20, 10.0), "recordInfo": (10, 1.0)}  # API.md: per account; 429 beyond
 MESSAGE_METHODS = ("sendmessage", "editmessagetext", "sendphoto", "senddocument", "sendmediagroup",
                    "editmessagecaption", "editmessagereplymarkup")
 
@@ -64,7 +65,7 @@ async def engine_stack(tmp: Path, name: str) -> AsyncIterator[Stack]:
     """The bot with product settings (pacing, intervals, lease) on a fresh SQLite file, the emulator with KIE's
     account limits and quick task timings, the fake Telegram with Telegram's limits."""
     async with FakeTelegram(token=TOKEN, flood=FloodLimits()) as tg:
-        kie = await start_emulator(api_key=KIE_KEY, limits=True,
+        kie = await start_emulator(api_key=KIE_KEY, rate_limits=KIE_LIMITS,
                                    timings=EmulatorTimings(null_record_s=0.2, queue_s=0.2, generate_s=0.6))
         settings = make_settings(tmp / name, tg, kie, database_url=f"sqlite+aiosqlite:///{tmp / name}.db",
                                  kie_poll_speedup=1.0, worker_interval=1.0, status_edit_interval=3.0,
@@ -149,7 +150,7 @@ async def jobs_in_flight(tmp: Path, jobs: int, seconds: float) -> dict[str, Any]
             "rss_with_emulator_tasks_mb": round(with_tasks, 1), "rss_peak_mb": round(peak, 1),
             "bot_share_mb": round(peak - with_tasks, 1),
             "polls": stack.kie.state.calls["recordInfo"] - polls_before,
-            "kie_429": sum(stack.kie.state.limited.values()), "telegram_429": stack.tg.count_429,
+            "kie_429": sum(stack.kie.state.throttled.values()), "telegram_429": stack.tg.count_429,
             "still_running": await count_jobs(stack, JobState.RUNNING),
         }
 
@@ -191,7 +192,7 @@ async def confirm_burst(tmp: Path, users: int, per_user: int, deadline: float) -
             "confirms": total, "created": len(created), "span_s": round(span, 2),
             "create_rate_per_s": round(rate, 3) if rate else None, "limit_per_s": limit_per_10s / 10,
             "rate_share_of_limit": round(rate / (limit_per_10s / 10), 3) if rate else None,
-            "kie_429": sum(stack.kie.state.limited.values()), "telegram_429": stack.tg.count_429,
+            "kie_429": sum(stack.kie.state.throttled.values()), "telegram_429": stack.tg.count_429,
             "first_create_position": {str(u): p for u, p in first_position.items()},
             "worst_first_position": max(first_position.values()) if first_position else None,
             "max_active_per_user": app.settings.max_active_per_user,
@@ -229,7 +230,7 @@ async def finishing_at_once(tmp: Path, jobs: int, deadline: float) -> dict[str, 
             "status_reads": polls, "telegram_messages": messages, "telegram_pace_per_s": pace,
             "bound_s": {k: round(v, 2) for k, v in bounds.items()}, "binding": binding,
             "share_over_bound": round(wall / bounds[binding], 3) if bounds[binding] else None,
-            "kie_429": sum(stack.kie.state.limited.values()), "telegram_429": stack.tg.count_429,
+            "kie_429": sum(stack.kie.state.throttled.values()), "telegram_429": stack.tg.count_429,
         }
 
 

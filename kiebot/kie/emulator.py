@@ -35,14 +35,18 @@ Control API (no auth):
     POST /_emulator/reset         forget tasks, uploads, files, faults and outcomes; restore the balance
     GET  /_emulator/tasks         {"tasks": [{"taskId", "model", "input", "callBackUrl", "state"}, ...]}
     GET  /_emulator/uploads       {"uploads": [{"fileName", "uploadPath", "mimeType", "fileSize", "downloadUrl"}]}
-    GET  /_emulator/calls         {"calls": {"createTask": 3, "recordInfo": 7, ...}}: API calls received since the
-                                  last reset, faults included (to measure how many calls a generation costs)
+    GET  /_emulator/calls         {"calls": {"createTask": 3, "recordInfo": 7, ...}, "throttled": {...}}: API calls
+                                  received since the last reset, faults included (to measure how many calls a
+                                  generation costs), and those refused with 429 for going over `rate_limits`
     POST /_emulator/hold          {"endpoint": "createTask", "times": 1}: the next `times` calls to `endpoint` are
                                   carried out (a task is created) but their answers are held back
     GET  /_emulator/held          {"held": 1}: answers held back now (a test kills the bot while one is held)
     POST /_emulator/release       send every held answer (to a client that may be gone)
     POST /_emulator/task-outcome  {"outcome": "held"}: the next new task generates until /_emulator/finish
     POST /_emulator/finish        every held task succeeds now (and sends its callback)
+
+With `rate_limits` (e.g. {"createTask": (20, 10.0), "recordInfo": (10, 1.0)}, KIE's own) calls beyond
+that many per sliding window of that many seconds get HTTP 429, as KIE's do; off by default.
 
 Stricter than KIE on purpose: an input holding a Telegram file URL (`/file/bot<token>/`) is refused with 422,
 so tests catch a leaked bot token.
@@ -77,6 +81,7 @@ from aiohttp import web
 from kiebot.kie.emulator_models import EmuModel, load_models
 from kiebot.kie.errors import contains_telegram_file_url
 from kiebot.kie.fakemedia import make_result
+from kiebot.kie.ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger("kiebot.kie.emulator")
 
@@ -177,6 +182,8 @@ class EmulatorState:
     jobs: set[asyncio.Task[None]] = field(default_factory=set)
     http: aiohttp.ClientSession | None = None
     calls: Counter[str] = field(default_factory=Counter)
+    limiter: SlidingWindowLimiter | None = None  # KIE's rate limits, when enforced
+    throttled: Counter[str] = field(default_factory=Counter)
     holds: Counter[str] = field(default_factory=Counter)  # endpoint → answers still to hold back
     held: int = 0
     released: asyncio.Event = field(default_factory=asyncio.Event)
@@ -184,6 +191,7 @@ class EmulatorState:
 
     def reset(self) -> None:
         self.calls.clear()
+        self.throttled.clear()
         self.holds.clear()
         self.released.set()
         self.released = asyncio.Event()
@@ -303,6 +311,16 @@ async def _held_back(state: EmulatorState) -> None:
         await released.wait()
     finally:
         state.held -= 1
+
+
+@web.middleware
+async def enforce_rate_limits(request: web.Request, handler: Any) -> web.StreamResponse:
+    state = request.app[STATE]
+    endpoint = _ENDPOINTS.get(request.path)
+    if state.limiter is not None and endpoint and state.limiter.try_acquire(endpoint) > 0:
+        state.throttled[endpoint] += 1
+        return error(429)
+    return await handler(request)
 
 
 @web.middleware
@@ -607,7 +625,8 @@ async def control_uploads(request: web.Request) -> web.Response:
 
 
 async def control_calls(request: web.Request) -> web.Response:
-    return web.json_response({"calls": dict(request.app[STATE].calls)})
+    state = request.app[STATE]
+    return web.json_response({"calls": dict(state.calls), "throttled": dict(state.throttled)})
 
 
 async def control_hold(request: web.Request) -> web.Response:
@@ -650,6 +669,7 @@ def create_app(
     timings: EmulatorTimings | None = None,
     webhook_hmac_key: str | None = None,
     credits: Decimal | int = 10000,
+    rate_limits: dict[str, tuple[int, float]] | None = None,
 ) -> web.Application:
     balance = Decimal(str(credits))
     state = EmulatorState(
@@ -660,8 +680,10 @@ def create_app(
         webhook_hmac_key=webhook_hmac_key or None,
         start_credits=balance,
         credits=balance,
+        limiter=SlidingWindowLimiter(rate_limits) if rate_limits else None,
     )
-    app = web.Application(middlewares=[log_requests, inject_faults, check_auth], client_max_size=100 * 1024**2)
+    app = web.Application(middlewares=[log_requests, inject_faults, enforce_rate_limits, check_auth],
+                          client_max_size=100 * 1024**2)
     app[STATE] = state
     app.cleanup_ctx.append(_client_session)
     app.router.add_post("/api/v1/jobs/createTask", create_task)

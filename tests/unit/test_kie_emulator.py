@@ -284,3 +284,18 @@ async def test_a_held_answer_comes_after_release_and_its_task_exists_before(emu:
     await call(http, "POST", f"{emu.url}/_emulator/finish", json={})
     data, _ = await wait_done(http, emu, task["taskId"])
     assert data["state"] == "success"
+
+
+async def test_kie_rate_limits_are_enforced_when_asked(http: aiohttp.ClientSession) -> None:
+    emu = await start_emulator(api_key=KEY, rate_limits={"createTask": (2, 60.0)})
+    try:
+        body = {"model": "google/nano-banana", "input": {"prompt": "a cat"}}
+        statuses = [(await call(http, "POST", f"{emu.url}/api/v1/jobs/createTask", json=body))[0] for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        status, _ = await call(http, "GET", f"{emu.url}/api/v1/jobs/recordInfo?taskId=x")
+        assert status == 200  # recordInfo has no limit here
+        async with http.get(f"{emu.url}/_emulator/calls") as resp:
+            counts = await resp.json()
+        assert counts["throttled"] == {"createTask": 1} and counts["calls"]["createTask"] == 3
+    finally:
+        await emu.close()
