@@ -29,9 +29,8 @@ catalog: $(STAMP)
 emulate-kie: $(STAMP)
 	$(BIN)/kiebot emulate-kie
 
-bench: $(STAMP)
-	$(BIN)/python bench/journeys.py
-	$(BIN)/python bench/wizard_steps.py
+bench: $(STAMP)  # journeys.py, wizard_steps.py, engine_load.py (their reports), then one table of every figure
+	$(BIN)/python bench/summary.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

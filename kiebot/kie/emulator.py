@@ -35,9 +35,9 @@ Control API (no auth):
     POST /_emulator/reset         forget tasks, uploads, files, faults and outcomes; restore the balance
     GET  /_emulator/tasks         {"tasks": [{"taskId", "model", "input", "callBackUrl", "state"}, ...]}
     GET  /_emulator/uploads       {"uploads": [{"fileName", "uploadPath", "mimeType", "fileSize", "downloadUrl"}]}
-    GET  /_emulator/calls         {"calls": {"createTask": 3, "recordInfo": 7, ...}}: API calls received since the
-                                  last reset, faults included (to measure how many calls a generation costs);
-                                  "limited": the calls answered 429 by the account limits below
+    GET  /_emulator/calls         {"calls": {"createTask": 3, "recordInfo": 7, ...}, "throttled": {...}}: API calls
+                                  received since the last reset, faults included (to measure how many calls a
+                                  generation costs), and those refused with 429 for going over `rate_limits`
     POST /_emulator/hold          {"endpoint": "createTask", "times": 1}: the next `times` calls to `endpoint` are
                                   carried out (a task is created) but their answers are held back
     GET  /_emulator/held          {"held": 1}: answers held back now (a test kills the bot while one is held)
@@ -45,8 +45,8 @@ Control API (no auth):
     POST /_emulator/task-outcome  {"outcome": "held"}: the next new task generates until /_emulator/finish
     POST /_emulator/finish        every held task succeeds now (and sends its callback)
 
-With `limits=True` the account limits of API.md are enforced as KIE does (rejected, not queued): more than 20
-createTask calls in 10 s or 10 recordInfo calls in 1 s answer HTTP 429.
+With `rate_limits` (e.g. {"createTask": (20, 10.0), "recordInfo": (10, 1.0)}, KIE's own) calls beyond
+that many per sliding window of that many seconds get HTTP 429, as KIE's do; off by default.
 
 Stricter than KIE on purpose: an input holding a Telegram file URL (`/file/bot<token>/`) is refused with 422,
 so tests catch a leaked bot token.
@@ -66,7 +66,7 @@ import logging
 import re
 import time
 import uuid
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -81,6 +81,7 @@ from aiohttp import web
 from kiebot.kie.emulator_models import EmuModel, load_models
 from kiebot.kie.errors import contains_telegram_file_url
 from kiebot.kie.fakemedia import make_result
+from kiebot.kie.ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger("kiebot.kie.emulator")
 
@@ -111,8 +112,6 @@ _ENDPOINTS = {
     "/api/file-url-upload": "upload",
 }
 SLOW_GENERATE_S = 30.0
-# API.md: about 20 createTask calls per 10 s and 10 status requests per second per account; excess → 429.
-ACCOUNT_LIMITS = {"createTask": (20, 10.0), "recordInfo": (10, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -183,9 +182,8 @@ class EmulatorState:
     jobs: set[asyncio.Task[None]] = field(default_factory=set)
     http: aiohttp.ClientSession | None = None
     calls: Counter[str] = field(default_factory=Counter)
-    limits: dict[str, tuple[int, float]] = field(default_factory=dict)  # endpoint → (calls, per seconds)
-    admitted: dict[str, deque[float]] = field(default_factory=dict)
-    limited: Counter[str] = field(default_factory=Counter)
+    limiter: SlidingWindowLimiter | None = None  # KIE's rate limits, when enforced
+    throttled: Counter[str] = field(default_factory=Counter)
     holds: Counter[str] = field(default_factory=Counter)  # endpoint → answers still to hold back
     held: int = 0
     released: asyncio.Event = field(default_factory=asyncio.Event)
@@ -193,8 +191,7 @@ class EmulatorState:
 
     def reset(self) -> None:
         self.calls.clear()
-        self.limited.clear()
-        self.admitted.clear()
+        self.throttled.clear()
         self.holds.clear()
         self.released.set()
         self.released = asyncio.Event()
@@ -217,20 +214,6 @@ class EmulatorState:
                     self.faults.remove(fault)
                 return fault
         return None
-
-    def over_limit(self, endpoint: str) -> bool:
-        """Count the call against the account limit of its endpoint; True when it exceeds it (KIE: 429)."""
-        if endpoint not in self.limits:
-            return False
-        calls, period = self.limits[endpoint]
-        now, window = time.monotonic(), self.admitted.setdefault(endpoint, deque())
-        while window and window[0] <= now - period:
-            window.popleft()
-        if len(window) >= calls:
-            self.limited[endpoint] += 1
-            return True
-        window.append(now)
-        return False
 
     def take_hold(self, endpoint: str) -> bool:
         for name in (endpoint, "any"):
@@ -308,8 +291,6 @@ async def inject_faults(request: web.Request, handler: Any) -> web.StreamRespons
     if endpoint:
         request.app[STATE].calls[endpoint] += 1
     state = request.app[STATE]
-    if endpoint and state.over_limit(endpoint):
-        return error(429)
     fault = state.take_fault(endpoint) if endpoint else None
     if fault is None:
         response = await handler(request)
@@ -330,6 +311,16 @@ async def _held_back(state: EmulatorState) -> None:
         await released.wait()
     finally:
         state.held -= 1
+
+
+@web.middleware
+async def enforce_rate_limits(request: web.Request, handler: Any) -> web.StreamResponse:
+    state = request.app[STATE]
+    endpoint = _ENDPOINTS.get(request.path)
+    if state.limiter is not None and endpoint and state.limiter.try_acquire(endpoint) > 0:
+        state.throttled[endpoint] += 1
+        return error(429)
+    return await handler(request)
 
 
 @web.middleware
@@ -635,7 +626,7 @@ async def control_uploads(request: web.Request) -> web.Response:
 
 async def control_calls(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return web.json_response({"calls": dict(state.calls), "limited": dict(state.limited)})
+    return web.json_response({"calls": dict(state.calls), "throttled": dict(state.throttled)})
 
 
 async def control_hold(request: web.Request) -> web.Response:
@@ -678,7 +669,7 @@ def create_app(
     timings: EmulatorTimings | None = None,
     webhook_hmac_key: str | None = None,
     credits: Decimal | int = 10000,
-    limits: bool = False,
+    rate_limits: dict[str, tuple[int, float]] | None = None,
 ) -> web.Application:
     balance = Decimal(str(credits))
     state = EmulatorState(
@@ -689,9 +680,10 @@ def create_app(
         webhook_hmac_key=webhook_hmac_key or None,
         start_credits=balance,
         credits=balance,
-        limits=dict(ACCOUNT_LIMITS) if limits else {},
+        limiter=SlidingWindowLimiter(rate_limits) if rate_limits else None,
     )
-    app = web.Application(middlewares=[log_requests, inject_faults, check_auth], client_max_size=100 * 1024**2)
+    app = web.Application(middlewares=[log_requests, inject_faults, enforce_rate_limits, check_auth],
+                          client_max_size=100 * 1024**2)
     app[STATE] = state
     app.cleanup_ctx.append(_client_session)
     app.router.add_post("/api/v1/jobs/createTask", create_task)

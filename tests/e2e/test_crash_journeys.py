@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from kiebot.kie.emulator import EmulatorTimings, start_emulator
@@ -30,6 +31,8 @@ from tests.e2e.test_process import clean_env
 from tests.fakes import FakeTelegram, FakeUser
 from tests.ledger_invariants import assert_ledger_invariants
 
+# Two process starts per test; importing aiogram alone takes 5-30 s of a busy 2-core machine.
+pytestmark = pytest.mark.timeout(300)
 RESTART_TARGET = 30.0  # seconds from the new process polling to the result (the target)
 
 

@@ -5,6 +5,7 @@ import asyncio
 
 import pytest
 
+from kiebot.engine.worker import UNSENT
 from kiebot.store import jobs as job_repo
 from kiebot.store.models import JobState
 from tests.engine.kit import (
@@ -125,3 +126,21 @@ async def test_a_worker_that_lost_a_delivering_job_does_not_send_it(db_sessionma
     job = await state_of(db_sessionmaker, job_id)
     assert job.state == JobState.DELIVERING and job.lease_owner == "other"
     assert await money(db_sessionmaker) == (92, 8)
+
+
+async def test_a_job_caught_before_its_create_task_was_sent_is_started_again(db_sessionmaker, clock) -> None:
+    """`submitting` with the `unsent` mark: its worker died while showing the status or refreshing files, before
+    createTask; the job is sent once by the next worker, not failed."""
+    kie, notifier = ScriptedKie(), RecordingNotifier()
+    engine = make_engine(db_sessionmaker, kie, notifier, clock)
+    job_id = await new_job(db_sessionmaker, clock)
+    async with db_sessionmaker() as session:
+        await job_repo.claim_due(session, "dead", clock(), engine.lease_seconds, 10, 10)
+        await job_repo.update_job(session, job_id, "dead", state=JobState.SUBMITTING, kie_state=UNSENT)
+        await session.commit()
+    assert await engine.tick() == 0  # its lease still runs
+    clock.advance(engine.lease_seconds)
+    kie.records = [record("task-1", "success", (URL,))]
+    done = await run_until(engine, clock, db_sessionmaker, job_id, (JobState.DONE,))
+    assert done.charged == 8 and len(kie.created) == 1 and notifier.delivered == [(job_id, [URL])]
+    assert await money(db_sessionmaker) == (92, 0)

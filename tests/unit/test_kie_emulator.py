@@ -263,3 +263,39 @@ async def test_telegram_file_url_refused(emu: RunningEmulator, http: aiohttp.Cli
     body = {"model": "google/nano-banana", "input": {"prompt": "https://api.telegram.org/file/bot1:AAA/x.jpg"}}
     _, answer = await call(http, "POST", f"{emu.url}/api/v1/jobs/createTask", json=body)
     assert answer["code"] == 422 and "Telegram" in answer["msg"]
+
+
+async def test_a_held_answer_comes_after_release_and_its_task_exists_before(emu: RunningEmulator,
+                                                                           http: aiohttp.ClientSession) -> None:
+    await call(http, "POST", f"{emu.url}/_emulator/hold", json={"endpoint": "createTask"})
+    await call(http, "POST", f"{emu.url}/_emulator/task-outcome", json={"outcome": "held"})
+    creating = asyncio.create_task(create(http, emu, "google/nano-banana", {"prompt": "x"}))
+    for _ in range(200):
+        if (await call(http, "GET", f"{emu.url}/_emulator/held"))[1]["held"]:
+            break
+        await asyncio.sleep(0.01)
+    [task] = (await call(http, "GET", f"{emu.url}/_emulator/tasks"))[1]["tasks"]  # made, not yet answered
+    assert not creating.done()
+    await call(http, "POST", f"{emu.url}/_emulator/release", json={})
+    assert await creating == task["taskId"]
+    await asyncio.sleep(0.3)  # longer than the timings: a held task still generates
+    _, body = await call(http, "GET", f"{emu.url}/api/v1/jobs/recordInfo", params={"taskId": task["taskId"]})
+    assert body["data"]["state"] == "generating"
+    await call(http, "POST", f"{emu.url}/_emulator/finish", json={})
+    data, _ = await wait_done(http, emu, task["taskId"])
+    assert data["state"] == "success"
+
+
+async def test_kie_rate_limits_are_enforced_when_asked(http: aiohttp.ClientSession) -> None:
+    emu = await start_emulator(api_key=KEY, rate_limits={"createTask": (2, 60.0)})
+    try:
+        body = {"model": "google/nano-banana", "input": {"prompt": "a cat"}}
+        statuses = [(await call(http, "POST", f"{emu.url}/api/v1/jobs/createTask", json=body))[0] for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        status, _ = await call(http, "GET", f"{emu.url}/api/v1/jobs/recordInfo?taskId=x")
+        assert status == 200  # recordInfo has no limit here
+        async with http.get(f"{emu.url}/_emulator/calls") as resp:
+            counts = await resp.json()
+        assert counts["throttled"] == {"createTask": 1} and counts["calls"]["createTask"] == 3
+    finally:
+        await emu.close()
