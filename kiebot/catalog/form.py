@@ -204,5 +204,9 @@ def _clean(value: Any) -> Any:
 
 
 def validate_input(model: ModelSpec, input: dict[str, Any]) -> list[str]:
-    """Problems of `input` against the model's schema as published (empty: valid)."""
-    return sorted(_describe(e) for e in Draft202012Validator(model.schema).iter_errors(input))
+    """Problems of `input` against the model's schema as published (empty: valid), but for the fields the KIE
+    adapter fills itself (a required `callBackUrl` of Suno's endpoints)."""
+    schema = model.schema
+    if any(is_bot_filled(name) for name in schema.get("required") or []):
+        schema = {**schema, "required": [n for n in schema["required"] if not is_bot_filled(n)]}
+    return sorted(_describe(e) for e in Draft202012Validator(schema).iter_errors(input))
