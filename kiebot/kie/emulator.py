@@ -33,7 +33,9 @@ Control API (no auth):
                                   {"outcome": "slow", "generate_s": 30, "times": 1}: applies to the next new tasks
     POST /_emulator/credits       {"credits": 5}: set the balance
     POST /_emulator/reset         forget tasks, uploads, files, faults and outcomes; restore the balance
-    GET  /_emulator/tasks         {"tasks": [{"taskId", "model", "input", "callBackUrl", "state"}, ...]}
+    GET  /_emulator/tasks         {"tasks": [{"taskId", "model", "input", "callBackUrl", "state", "callbacks"}, ...]}
+                                  (`input`: the whole body for the model-specific APIs; `callbacks`: those sent,
+                                  each {"stage", "status", "answer"})
     GET  /_emulator/uploads       {"uploads": [{"fileName", "uploadPath", "mimeType", "fileSize", "downloadUrl"}]}
     GET  /_emulator/calls         {"calls": {"createTask": 3, "recordInfo": 7, ...}}: API calls received since the
                                   last reset, faults included (to measure how many calls a generation costs)
@@ -151,6 +153,7 @@ class EmuTask:
     complete_ms: int | None = None
     stage: str = ""  # Suno songs: text → first → complete
     outputs: list[dict[str, Any]] = field(default_factory=list)  # model-specific APIs: emulator_families
+    callbacks: list[dict[str, Any]] = field(default_factory=list)  # sent: {"stage", "status", "answer"}
 
     @property
     def api(self) -> dict[str, Any]:
@@ -445,6 +448,8 @@ async def send_callback(state: EmulatorState, task: EmuTask, url: str) -> None:
         assert state.http is not None
         async with state.http.post(url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=15)) as resp:
             log.info("callback %s -> HTTP %s", task.task_id, resp.status)
+            answer = await resp.text()
+        task.callbacks.append({"stage": task.stage or task.state, "status": resp.status, "answer": answer[:200]})
     except (TimeoutError, aiohttp.ClientError, AssertionError) as exc:
         log.warning("callback %s failed: %s", task.task_id, type(exc).__name__)
 
@@ -679,6 +684,7 @@ async def control_tasks(request: web.Request) -> web.Response:
             "input": t.input,
             "callBackUrl": t.body.get("callBackUrl"),
             "state": t.state,
+            "callbacks": t.callbacks,
         }
         for t in request.app[STATE].tasks.values()
     ]
