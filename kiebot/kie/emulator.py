@@ -40,6 +40,10 @@ Control API (no auth):
     GET  /_emulator/calls         {"calls": {"createTask": 3, "recordInfo": 7, ...}}: API calls received since the
                                   last reset, faults included (to measure how many calls a generation costs)
 
+The model-specific APIs (Veo 3.1, Suno, Runway, Aleph, 4o Image, Flux Kontext) are served at their own paths for
+every catalogue model with an `api` entry, each family with its own record shape, status words and callbacks
+(emulator_families.py; staged Suno callbacks; the synchronous endpoints answer at once).
+
 Stricter than KIE on purpose: an input holding a Telegram file URL (`/file/bot<token>/`) is refused with 422,
 so tests catch a leaked bot token.
 

@@ -159,3 +159,19 @@ async def test_family_round_trip_through_the_emulator(kie: tuple[KieClient, Runn
         assert len(record.items) == 2 and all(i["id"] and i["cover_url"] and i["seconds"] for i in record.items)
         sent = [t for t in emu.state.tasks.values() if t.model.id == model_id][0].body
         assert sent["callBackUrl"] == client.placeholder_callback_url  # no PUBLIC_URL: a placeholder, then polling
+
+
+# --- callbacks: every family's body names its task for the bot's web server ------------------------------
+@pytest.mark.parametrize("model_id", sorted(m.id for m in CATALOG.models if m.api.get("poll")))
+@pytest.mark.parametrize("stage", ["text", "success", "fail"])
+def test_each_family_callback_names_its_task(model_id: str, stage: str) -> None:
+    from kiebot.kie import emulator_families
+    from kiebot.kie.emulator import EmuTask
+    from kiebot.kie.emulator_models import load_models
+    from kiebot.web import _task_id
+
+    model = load_models()[model_id]
+    task = EmuTask("task-42", model, {"prompt": "x"}, "http://kie", 0)
+    task.outputs = emulator_families.make_outputs(task, lambda name, content, mime: f"http://kie/files/{name}")
+    task.state, task.stage = ("generating", "text") if stage == "text" else (stage, "complete")
+    assert _task_id(emulator_families.callback(task)) == "task-42"
