@@ -183,3 +183,19 @@ async def test_a_failed_veo_task_is_released(quick: Stack, alice: FakeUser) -> N
     await j.confirm(120)
     await j.failure()
     assert await balance_of(quick, alice) == (200, 0)
+
+
+async def test_aleph_changes_an_uploaded_video(quick: Stack, alice: FakeUser) -> None:
+    j = Journey(quick, alice)
+    await j.home()
+    await grant(quick, alice, 200)
+    await j.open_model("runway-aleph-generate")
+    await j.answer_text("Make it snow")
+    await quick.tg.send_video(alice, duration=5)
+    await j.next_screen()
+    confirm = await j.defaults_for_the_rest()
+    assert "Price: 220 💎" in confirm.text  # 110 credits × 2
+    await j.generate(220)
+    body = await sent_to_kie(quick, "runway-aleph/generate")
+    assert body["prompt"] == "Make it snow" and body["videoUrl"].startswith(quick.kie.url)  # uploaded to KIE first
+    assert len(j.delivered("video")) == 1
