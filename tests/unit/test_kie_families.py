@@ -175,3 +175,20 @@ def test_each_family_callback_names_its_task(model_id: str, stage: str) -> None:
     task.outputs = emulator_families.make_outputs(task, lambda name, content, mime: f"http://kie/files/{name}")
     task.state, task.stage = ("generating", "text") if stage == "text" else (stage, "complete")
     assert _task_id(emulator_families.callback(task)) == "task-42"
+
+
+async def test_sync_answers_after_a_restart(kie: tuple[KieClient, RunningEmulator]) -> None:
+    """Timestamped lyrics are asked again when the answer is not in memory; a lost style answer fails the job."""
+    from kiebot.kie.families import suno
+
+    client, _ = kie
+    lyrics, style = CATALOG.get("suno/get-timestamped-lyrics"), CATALOG.get("suno/style-boost")
+    assert lyrics is not None and style is not None
+    lyrics_id = await client.create_task(lyrics.id, {"taskId": "t1", "audioId": "a1"}, api=lyrics.api)
+    style_id = await client.create_task(style.id, {"content": "pop"}, api=style.api)
+    assert lyrics_id == "suno-sync:lyrics:t1:a1"
+    FAMILIES["suno"]._answers.clear()  # type: ignore[attr-defined]  # as after a restart
+    again = await client.record_info(lyrics_id, api=lyrics.api)
+    assert again.succeeded and again.text and again.text.startswith("0:00.5 [Verse]")
+    lost = await client.record_info(style_id, api=style.api)
+    assert lost.failed and lost.fail_code == "lost" and style_id.startswith(suno.SYNC_PREFIX)

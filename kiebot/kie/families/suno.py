@@ -9,7 +9,8 @@
   `successFlag` as an int (MIDI 0 pending, 1 success, 2-3 failed; cover art 0 pending, 1 success, 2 generating,
   3 failed). MIDI answers note data, not a file: the result is a summary text of the instruments found.
 - Timestamped lyrics, style boost and persona answer at once: the answer is kept in memory under a made-up task
-  id until the engine's first poll reads it (a restart in between loses it: the job fails, nothing is charged).
+  id until the engine's first poll reads it. Timestamped lyrics are asked again when it is missing (a restart,
+  another replica): their id names the track. A lost style or persona answer fails the job, unpaid.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kiebot.kie.errors import KieUnavailable
-from kiebot.kie.families.base import CREATE, Api, Transport, flag, opt_str, urls_in
+from kiebot.kie.families.base import CREATE, POLL, Api, Transport, flag, opt_str, urls_in
 from kiebot.kie.families.legacy import Legacy, failed, running
 from kiebot.kie.records import TaskRecord
 
@@ -29,6 +30,7 @@ STRING_FLAG = {"PENDING": "generating", "SUCCESS": "success", "CALLBACK_EXCEPTIO
 MIDI_FLAG = {"0": "generating", "1": "success", "2": "fail", "3": "fail"}
 COVER_FLAG = {"0": "generating", "1": "success", "2": "generating", "3": "fail"}
 SYNC_PREFIX = "suno-sync:"
+LYRICS_PREFIX = "suno-sync:lyrics:"  # + taskId:audioId, asked again when the answer is not in memory
 MAX_KEPT = 1000  # synchronous answers waiting for their first poll
 
 
@@ -43,7 +45,10 @@ class Suno(Legacy):
         if api.poll is not None:
             return await super().create(http, api, model, input, callback_url)
         data = await http.call(api.create_method, api.create_path, CREATE, json_body=input)
-        task_id = SYNC_PREFIX + uuid.uuid4().hex
+        if set(input) == {"taskId", "audioId"}:  # timestamped lyrics: a read of the track, safe to repeat
+            task_id = f"{LYRICS_PREFIX}{input['taskId']}:{input['audioId']}"
+        else:
+            task_id = SYNC_PREFIX + uuid.uuid4().hex
         self._keep(task_id, self.sync_record(api, task_id, data))
         return task_id
 
@@ -51,6 +56,10 @@ class Suno(Legacy):
         if not task_id.startswith(SYNC_PREFIX):
             return await super().poll(http, api, task_id)
         answer = self._answers.pop(task_id, None)
+        if answer is None and task_id.startswith(LYRICS_PREFIX):
+            parent, _, audio = task_id.removeprefix(LYRICS_PREFIX).partition(":")
+            data = await http.call(api.create_method, api.create_path, POLL, json_body={"taskId": parent, "audioId": audio})
+            return self.sync_record(api, task_id, data)
         if answer is None:
             return TaskRecord(task_id=task_id, model=api.create_path, state="fail", fail_code="lost",
                               fail_msg="the answer was lost in a restart")
