@@ -23,7 +23,7 @@ class PerTaskKie(ScriptedKie):
         super().__init__()
         self.outcomes: dict[str, TaskRecord] = {}
 
-    async def record_info(self, task_id: str, api: Any = None) -> TaskRecord:
+    async def record_info(self, task_id: str, api: object = None) -> TaskRecord:
         self.polls += 1
         return self.outcomes.get(task_id, record(task_id, "generating"))
 
