@@ -15,8 +15,8 @@ from kiebot.bot.deps import AppServices
 from kiebot.bot.flood import FloodControl
 from kiebot.bot.handlers import build_routers
 from kiebot.bot.i18n import LANGUAGES, Translator
-from kiebot.bot.responses import KeepResponseTypes
 from kiebot.bot.middlewares import OfferedCatalogMiddleware, PrivateChatsOnly, UserMiddleware
+from kiebot.bot.responses import KeepResponseTypes
 from kiebot.config import Settings
 from kiebot.store.fsm import SqlStorage
 
