@@ -92,7 +92,7 @@ class App:
         )
         self.bot: Bot = create_bot(settings)
         self.dispatcher: Dispatcher = create_dispatcher(
-            self.services, storage=SqlStorage(self.db.write, reader=self.db.read))
+            self.services, storage=SqlStorage(self.db.write, single=self.db.single))
         self.notifier = TelegramNotifier(self.bot, self.db, self.services.accounts, self.catalog, self.translator,
                                          settings)
         self.engine = Engine(sessionmaker=self.sessionmaker, kie=self.kie, catalog=self.catalog,

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -33,6 +34,7 @@ MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 # Writers queue on the lock this long (transactions are short: none is held across network I/O).
 SQLITE_BUSY_TIMEOUT_MS = 30000
 READ_ONLY = "kiebot_read_only"  # execution option of reader sessions
+SINGLE_STATEMENT = "kiebot_single_statement"  # execution option of `single_statement` on SQLite
 
 
 def _is_sqlite(url: str) -> bool:
@@ -76,10 +78,13 @@ def _setup_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(SINGLE_STATEMENT):
+            return  # no BEGIN: the driver's own transaction control is off, so the statement commits by itself
+        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
-def dialect_insert(session: AsyncSession | AsyncEngine) -> Any:
+def dialect_insert(session: AsyncSession | AsyncConnection | AsyncEngine) -> Any:
     """`insert` of the session's dialect, which has `on_conflict_do_nothing` / `on_conflict_do_update` (upserts)."""
     bind = session.get_bind() if isinstance(session, AsyncSession) else session
     name = bind.dialect.name
@@ -97,6 +102,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def reader_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions for reads only: on SQLite they never wait for (or block) the one writer."""
     return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
+def single_statement(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` for work that is one statement (a point read, an upsert): no transaction is opened around it, so
+    it costs no BEGIN and no COMMIT (round trips on PostgreSQL, thread hops of aiosqlite on SQLite) and the
+    statement is atomic on its own. Connections of it must run one statement each; a write needs no `commit()`."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{SINGLE_STATEMENT: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -136,12 +150,14 @@ def _upgrade_on_connection(connection: Connection, revision: str) -> None:
 
 @dataclass(frozen=True)
 class Database:
-    """The application's database: `write` sessions (short transactions that may write) and `read` sessions."""
+    """The application's database: `write` sessions (short transactions that may write), `read` sessions, and
+    `single` (`single_statement`) for hot one-statement work."""
 
     engine: AsyncEngine
     write: async_sessionmaker[AsyncSession]
     read: async_sessionmaker[AsyncSession]
+    single: AsyncEngine
 
     @classmethod
     def of(cls, engine: AsyncEngine) -> Database:
-        return cls(engine, session_factory(engine), reader_factory(engine))
+        return cls(engine, session_factory(engine), reader_factory(engine), single_statement(engine))

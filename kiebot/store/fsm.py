@@ -19,9 +19,9 @@ from aiogram.fsm.storage.base import (
 )
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from kiebot.store.db import dialect_insert
+from kiebot.store.db import dialect_insert, single_statement
 from kiebot.store.models import FsmRecord
 
 
@@ -47,11 +47,12 @@ def _copy(data: dict[str, Any]) -> dict[str, Any]:
 class SqlStorage(BaseStorage):
     """One row per key (built by `key_builder`, default `DefaultKeyBuilder()`), holding both state and data.
 
-    Every call is its own short transaction (reads through `reader`, which on SQLite takes no write lock), so no
-    update holds the database while it talks to Telegram. Inside `scope()` (one update: `isolation()` opens it with
-    the user's lock) a key's row is read at most once, state and data together, and kept up to date by this
-    storage's own writes: a write that changes nothing is skipped, and the others are one statement each, never
-    read back. Outside a scope every call reads the row afresh.
+    No update holds the database while it talks to Telegram: a read is one statement outside any transaction
+    (`db.single_statement`), and so is the write of a row already known; a write of a row not read yet reads it
+    (locked) and writes it in one short transaction. Inside `scope()` (one update: `isolation()` opens it with the
+    user's lock) a key's row is read at most once, state and data together, and kept up to date by this storage's
+    own writes: a write that changes nothing is skipped, and the others are one statement each, never read back.
+    Outside a scope every call reads the row afresh.
     Data must be JSON-serializable (TypeError otherwise); a row whose state is None and data empty is deleted.
     """
 
@@ -59,11 +60,12 @@ class SqlStorage(BaseStorage):
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         key_builder: KeyBuilder | None = None,
-        reader: async_sessionmaker[AsyncSession] | None = None,
+        single: AsyncEngine | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
-        self.reader = reader or sessionmaker
         self.key_builder = key_builder or DefaultKeyBuilder()
+        # One-statement work (the read of a row, the write of a row already known) needs no transaction.
+        self.single = single or single_statement(sessionmaker.kw["bind"])
 
     @asynccontextmanager
     async def scope(self) -> AsyncIterator[None]:
@@ -95,9 +97,9 @@ class SqlStorage(BaseStorage):
             raise TypeError(f"FSM data must be JSON-serializable: {exc}") from exc
 
     @staticmethod
-    async def _select(session: AsyncSession, key: str, *, for_update: bool = False) -> _Row:
+    async def _select(conn: AsyncSession | AsyncConnection, key: str, *, for_update: bool = False) -> _Row:
         stmt = select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == key)
-        row = (await session.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = (await conn.execute(stmt.with_for_update() if for_update else stmt)).first()
         return _Row(row.state, dict(row.data or {})) if row is not None else _Row()
 
     async def _read(self, key: StorageKey) -> _Row:
@@ -105,8 +107,8 @@ class SqlStorage(BaseStorage):
         rows = self._rows()
         if rows is not None and name in rows:
             return rows[name]
-        async with self.reader() as session:
-            row = await self._select(session, name)
+        async with self.single.connect() as conn:
+            row = await self._select(conn, name)
         if rows is not None:
             rows[name] = row
         return row
@@ -117,30 +119,35 @@ class SqlStorage(BaseStorage):
         name = self._key(key)
         rows = self._rows()
         known = rows.get(name) if rows is not None else None
-        if known is not None and change(known) == known:
-            return known
-        async with self.sessionmaker.begin() as session:
-            current = known if known is not None else await self._select(session, name, for_update=True)
-            row = change(current)
-            if row != current:
-                await self._save(session, name, row)
+        if known is not None:
+            row = change(known)
+            if row == known:
+                return known
+            async with self.single.connect() as conn:  # one statement, committed by itself
+                await self._save(conn, name, row)
+        else:
+            async with self.sessionmaker.begin() as session:
+                current = await self._select(session, name, for_update=True)
+                row = change(current)
+                if row != current:
+                    await self._save(session, name, row)
         if rows is not None:
             rows[name] = row
         return row
 
     @staticmethod
-    async def _save(session: AsyncSession, key: str, row: _Row) -> None:
+    async def _save(conn: AsyncSession | AsyncConnection, key: str, row: _Row) -> None:
         """Upsert the whole row, or delete it when it is empty: one statement."""
         if row.empty:
-            await session.execute(delete(FsmRecord).where(FsmRecord.key == key))
+            await conn.execute(delete(FsmRecord).where(FsmRecord.key == key))
             return
-        insert = dialect_insert(session)
+        insert = dialect_insert(conn)
         stmt = insert(FsmRecord).values(key=key, state=row.state, data=row.data, updated_at=func.now())
         stmt = stmt.on_conflict_do_update(
             index_elements=[FsmRecord.key],
             set_={"state": stmt.excluded.state, "data": stmt.excluded.data, "updated_at": func.now()},
         )
-        await session.execute(stmt)
+        await conn.execute(stmt)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state

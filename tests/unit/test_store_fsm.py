@@ -9,7 +9,7 @@ from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kiebot.store.db import reader_factory, session_factory
+from kiebot.store.db import session_factory
 from kiebot.store.fsm import SqlStorage
 from kiebot.store.models import FsmRecord
 from tests.store_fixtures import StoreDB, sqlite_db, store_db  # noqa: F401
@@ -80,7 +80,7 @@ class Statements:
 
 
 async def test_one_update_reads_its_row_once_and_writes_without_reading_back(store_db: StoreDB) -> None:
-    storage = SqlStorage(store_db.sessionmaker, reader=reader_factory(store_db.engine))
+    storage = SqlStorage(store_db.sessionmaker)
     await storage.set_state(KEY, Form.field)
     await storage.set_data(KEY, {"draft": {"values": {"n": 1}}})
     sql = Statements(store_db.engine)
