@@ -6,11 +6,13 @@ the busy timeout at BEGIN instead of failing with "database is locked" when a re
 Sessions of `reader_factory` start with a plain (deferred) BEGIN and never take the write lock: under WAL they read
 while a writer writes. SQLAlchemy emits the BEGIN itself (sqlite3's own transaction control is switched off), which
 also makes SAVEPOINTs work.
-PostgreSQL: `pool_pre_ping`.
+PostgreSQL: a pooled connection idle for more than PING_IDLE_SECONDS is pinged before use, and replaced if the ping
+fails (SQLAlchemy's `pool_pre_ping` pings on every checkout: with asyncpg three round trips per transaction).
 """
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -33,6 +36,9 @@ ALEMBIC_INI = PACKAGE_DIR / "alembic.ini"
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 # Writers queue on the lock this long (transactions are short: none is held across network I/O).
 SQLITE_BUSY_TIMEOUT_MS = 30000
+# A connection used this recently is taken as alive; if the server went away meanwhile, the statement fails, SQLAlchemy
+# drops the pool's connections, and the next unit of work gets fresh ones.
+PING_IDLE_SECONDS = 10.0
 READ_ONLY = "kiebot_read_only"  # execution option of reader sessions
 SINGLE_STATEMENT = "kiebot_single_statement"  # execution option of `single_statement` on SQLite
 
@@ -57,8 +63,26 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         _setup_sqlite(engine, wal=path is not None)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, connection_record: Any) -> None:
+        connection_record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+        idle_since = connection_record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since <= PING_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the pool drops this connection and checks out another one
+            raise DisconnectionError(f"stale pooled connection: {type(exc).__name__}") from exc
 
 
 def _setup_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
