@@ -16,7 +16,9 @@ from kiebot.bot.flood import FloodControl
 from kiebot.bot.handlers import build_routers
 from kiebot.bot.i18n import LANGUAGES, Translator
 from kiebot.bot.middlewares import LogContext, OfferedCatalogMiddleware, PrivateChatsOnly, UserMiddleware
+from kiebot.bot.responses import KeepResponseTypes
 from kiebot.config import Settings
+from kiebot.store.fsm import SqlStorage
 
 COMMANDS = ("start", "models", "balance", "topup", "history", "promo", "language", "help", "paysupport", "terms",
             "cancel")
@@ -25,6 +27,7 @@ COMMANDS = ("start", "models", "balance", "topup", "history", "promo", "language
 def create_bot(settings: Settings) -> Bot:
     assert settings.bot_token is not None
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session.middleware(KeepResponseTypes())
     session.middleware(FloodControl(settings.telegram_global_rate, settings.telegram_chat_rate,
                                     settings.telegram_chat_burst))
     return Bot(
@@ -39,8 +42,9 @@ def create_dispatcher(services: AppServices, *, storage: BaseStorage) -> Dispatc
     dp = Dispatcher(
         storage=storage,
         fsm_strategy=FSMStrategy.USER_IN_CHAT,
-        # One update at a time per user: parts of a long text must not race each other.
-        events_isolation=SimpleEventIsolation(),
+        # One update at a time per user: parts of a long text must not race each other. With the SQL storage the
+        # same lock scopes the update's one read of its FSM row.
+        events_isolation=storage.isolation() if isinstance(storage, SqlStorage) else SimpleEventIsolation(),
         **services.as_kwargs(),
     )
     dp.update.outer_middleware(LogContext())

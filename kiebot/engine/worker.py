@@ -15,7 +15,7 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -59,8 +59,11 @@ class Engine:
         notifier: Notifier,
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
+        models_changed: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        # Called after a model was disabled, so what the bot offers (read through a cache) changes at once.
+        self.models_changed = models_changed
         self.kie = kie
         self.catalog = catalog
         self.notifier = notifier
@@ -235,6 +238,8 @@ class Engine:
             async with self.sessionmaker() as session:
                 await disable_model(session, job.model_id, exc.message or "feature disabled")
                 await session.commit()
+            if self.models_changed is not None:
+                await self.models_changed()
             await self.alerts.kie_code(exc.code, "alert-model-disabled", scope=job.model_id, model=job.model_id)
         elif isinstance(exc, kie_errors.KieQuota):
             await self.alerts.kie_code(exc.code, "alert-kie-quota")

@@ -6,11 +6,13 @@ the busy timeout at BEGIN instead of failing with "database is locked" when a re
 Sessions of `reader_factory` start with a plain (deferred) BEGIN and never take the write lock: under WAL they read
 while a writer writes. SQLAlchemy emits the BEGIN itself (sqlite3's own transaction control is switched off), which
 also makes SAVEPOINTs work.
-PostgreSQL: `pool_pre_ping`.
+PostgreSQL: a pooled connection idle for more than PING_IDLE_SECONDS is pinged before use, and replaced if the ping
+fails (SQLAlchemy's `pool_pre_ping` pings on every checkout: with asyncpg three round trips per transaction).
 """
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,9 @@ from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -32,7 +36,11 @@ ALEMBIC_INI = PACKAGE_DIR / "alembic.ini"
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 # Writers queue on the lock this long (transactions are short: none is held across network I/O).
 SQLITE_BUSY_TIMEOUT_MS = 30000
+# A connection used this recently is taken as alive; if the server went away meanwhile, the statement fails, SQLAlchemy
+# drops the pool's connections, and the next unit of work gets fresh ones.
+PING_IDLE_SECONDS = 10.0
 READ_ONLY = "kiebot_read_only"  # execution option of reader sessions
+SINGLE_STATEMENT = "kiebot_single_statement"  # execution option of `single_statement` on SQLite
 
 
 def _is_sqlite(url: str) -> bool:
@@ -55,8 +63,26 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         _setup_sqlite(engine, wal=path is not None)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, connection_record: Any) -> None:
+        connection_record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+        idle_since = connection_record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since <= PING_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the pool drops this connection and checks out another one
+            raise DisconnectionError(f"stale pooled connection: {type(exc).__name__}") from exc
 
 
 def _setup_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
@@ -76,10 +102,13 @@ def _setup_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(SINGLE_STATEMENT):
+            return  # no BEGIN: the driver's own transaction control is off, so the statement commits by itself
+        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
-def dialect_insert(session: AsyncSession | AsyncEngine) -> Any:
+def dialect_insert(session: AsyncSession | AsyncConnection | AsyncEngine) -> Any:
     """`insert` of the session's dialect, which has `on_conflict_do_nothing` / `on_conflict_do_update` (upserts)."""
     bind = session.get_bind() if isinstance(session, AsyncSession) else session
     name = bind.dialect.name
@@ -97,6 +126,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def reader_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions for reads only: on SQLite they never wait for (or block) the one writer."""
     return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
+def single_statement(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` for work that is one statement (a point read, an upsert): no transaction is opened around it, so
+    it costs no BEGIN and no COMMIT (round trips on PostgreSQL, thread hops of aiosqlite on SQLite) and the
+    statement is atomic on its own. Connections of it must run one statement each; a write needs no `commit()`."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{SINGLE_STATEMENT: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -136,12 +174,14 @@ def _upgrade_on_connection(connection: Connection, revision: str) -> None:
 
 @dataclass(frozen=True)
 class Database:
-    """The application's database: `write` sessions (short transactions that may write) and `read` sessions."""
+    """The application's database: `write` sessions (short transactions that may write), `read` sessions, and
+    `single` (`single_statement`) for hot one-statement work."""
 
     engine: AsyncEngine
     write: async_sessionmaker[AsyncSession]
     read: async_sessionmaker[AsyncSession]
+    single: AsyncEngine
 
     @classmethod
     def of(cls, engine: AsyncEngine) -> Database:
-        return cls(engine, session_factory(engine), reader_factory(engine))
+        return cls(engine, session_factory(engine), reader_factory(engine), single_statement(engine))

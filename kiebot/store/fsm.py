@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram.exceptions import DataNotDictLikeError
@@ -15,18 +17,42 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from kiebot.store.db import dialect_insert
+from kiebot.store.db import dialect_insert, single_statement
 from kiebot.store.models import FsmRecord
+
+
+@dataclass(frozen=True)
+class _Row:
+    state: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return self.state is None and not self.data
+
+
+# The rows one update has read or written, per storage: (storage, {key: row}) while a `scope()` is open.
+_scope: ContextVar[tuple[SqlStorage, dict[str, _Row]] | None] = ContextVar("kiebot_fsm_scope", default=None)
+
+
+def _copy(data: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of JSON data (what a caller gets must not change the row kept for the update)."""
+    return json.loads(json.dumps(data)) if data else {}
 
 
 class SqlStorage(BaseStorage):
     """One row per key (built by `key_builder`, default `DefaultKeyBuilder()`), holding both state and data.
 
-    Every call is its own short transaction (reads through `reader`, which on SQLite takes no write lock), so no
-    update holds the database while it talks to Telegram.
+    No update holds the database while it talks to Telegram: a read is one statement outside any transaction
+    (`db.single_statement`), and so is the write of a row already known; a write of a row not read yet reads it
+    (locked) and writes it in one short transaction. Inside `scope()` (one update: `isolation()` opens it with the
+    user's lock) a key's row is read at most once, state and data together, and kept up to date by this storage's
+    own writes: a write that changes nothing is skipped, and the others are one statement each, never read back.
+    Outside a scope every call reads the row afresh.
     Data must be JSON-serializable (TypeError otherwise); a row whose state is None and data empty is deleted.
     """
 
@@ -34,21 +60,29 @@ class SqlStorage(BaseStorage):
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         key_builder: KeyBuilder | None = None,
-        reader: async_sessionmaker[AsyncSession] | None = None,
+        single: AsyncEngine | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
-        self.reader = reader or sessionmaker
         self.key_builder = key_builder or DefaultKeyBuilder()
+        # One-statement work (the read of a row, the write of a row already known) needs no transaction.
+        self.single = single or single_statement(sessionmaker.kw["bind"])
 
     @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker.begin() as session:
-            yield session
+    async def scope(self) -> AsyncIterator[None]:
+        """Rows read or written inside are kept until it ends (an update's handling, under its user's lock)."""
+        token = _scope.set((self, {}))
+        try:
+            yield
+        finally:
+            _scope.reset(token)
 
-    @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[AsyncSession]:
-        async with self.reader() as session:
-            yield session
+    def isolation(self) -> RowScopedIsolation:
+        """aiogram's per-key lock (one update at a time per user) that also opens this storage's `scope()`."""
+        return RowScopedIsolation(self)
+
+    def _rows(self) -> dict[str, _Row] | None:
+        scope = _scope.get()
+        return scope[1] if scope is not None and scope[0] is self else None
 
     def _key(self, key: StorageKey) -> str:
         return self.key_builder.build(key)
@@ -62,56 +96,95 @@ class SqlStorage(BaseStorage):
         except (TypeError, ValueError) as exc:
             raise TypeError(f"FSM data must be JSON-serializable: {exc}") from exc
 
-    async def _write(self, session: AsyncSession, key: str, *, state: Any = ..., data: Any = ...) -> None:
-        """Upsert the given columns of one row; delete the row when it ends up empty."""
-        values: dict[str, Any] = {}
-        if state is not ...:
-            values["state"] = state
-        if data is not ...:
-            values["data"] = data
-        insert = dialect_insert(session)
-        stmt = insert(FsmRecord).values(
-            key=key, state=values.get("state"), data=values.get("data", {}), updated_at=func.now()
-        )
+    @staticmethod
+    async def _select(conn: AsyncSession | AsyncConnection, key: str, *, for_update: bool = False) -> _Row:
+        stmt = select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == key)
+        row = (await conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        return _Row(row.state, dict(row.data or {})) if row is not None else _Row()
+
+    async def _read(self, key: StorageKey) -> _Row:
+        name = self._key(key)
+        rows = self._rows()
+        if rows is not None and name in rows:
+            return rows[name]
+        async with self.single.connect() as conn:
+            row = await self._select(conn, name)
+        if rows is not None:
+            rows[name] = row
+        return row
+
+    async def _change(self, key: StorageKey, change: Callable[[_Row], _Row]) -> _Row:
+        """Apply `change` to the row in one write transaction. The row comes from the scope when it is there, else
+        it is read (locked) in that transaction; a change that changes nothing writes nothing."""
+        name = self._key(key)
+        rows = self._rows()
+        known = rows.get(name) if rows is not None else None
+        if known is not None:
+            row = change(known)
+            if row == known:
+                return known
+            async with self.single.connect() as conn:  # one statement, committed by itself
+                await self._save(conn, name, row)
+        else:
+            async with self.sessionmaker.begin() as session:
+                current = await self._select(session, name, for_update=True)
+                row = change(current)
+                if row != current:
+                    await self._save(session, name, row)
+        if rows is not None:
+            rows[name] = row
+        return row
+
+    @staticmethod
+    async def _save(conn: AsyncSession | AsyncConnection, key: str, row: _Row) -> None:
+        """Upsert the whole row, or delete it when it is empty: one statement."""
+        if row.empty:
+            await conn.execute(delete(FsmRecord).where(FsmRecord.key == key))
+            return
+        insert = dialect_insert(conn)
+        stmt = insert(FsmRecord).values(key=key, state=row.state, data=row.data, updated_at=func.now())
         stmt = stmt.on_conflict_do_update(
             index_elements=[FsmRecord.key],
-            set_={**{name: getattr(stmt.excluded, name) for name in values}, "updated_at": func.now()},
+            set_={"state": stmt.excluded.state, "data": stmt.excluded.data, "updated_at": func.now()},
         )
-        await session.execute(stmt)
-        row = (await session.execute(select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == key))).one()
-        if row.state is None and not row.data:
-            await session.execute(delete(FsmRecord).where(FsmRecord.key == key))
+        await conn.execute(stmt)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        async with self._session() as session:
-            await self._write(session, self._key(key), state=value)
+        await self._change(key, lambda row: _Row(value, row.data))
 
     async def get_state(self, key: StorageKey) -> str | None:
-        async with self._reading() as session:
-            return await session.scalar(select(FsmRecord.state).where(FsmRecord.key == self._key(key)))
+        return (await self._read(key)).state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         value = self._json(data)
-        async with self._session() as session:
-            await self._write(session, self._key(key), data=value)
+        await self._change(key, lambda row: _Row(row.state, value))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        async with self._reading() as session:
-            data = await session.scalar(select(FsmRecord.data).where(FsmRecord.key == self._key(key)))
-        return dict(data or {})
+        return _copy((await self._read(key)).data)
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge `data` into the stored data in one transaction (read and write together)."""
+        """Merge `data` into the stored data in one transaction (read and write together, or the row the update
+        already holds and the write)."""
         patch = self._json(dict(data))
-        name = self._key(key)
-        async with self._session() as session:
-            current = await session.scalar(
-                select(FsmRecord.data).where(FsmRecord.key == name).with_for_update()
-            )
-            merged = {**(current or {}), **patch}
-            await self._write(session, name, data=merged)
-        return dict(merged)
+        row = await self._change(key, lambda row: _Row(row.state, {**row.data, **patch}))
+        return _copy(row.data)
 
     async def close(self) -> None:
         """The sessionmaker's engine belongs to the application, which disposes of it."""
+
+
+class RowScopedIsolation(SimpleEventIsolation):
+    """One update at a time per key (aiogram's `SimpleEventIsolation`), each in its own `SqlStorage.scope()`.
+
+    aiogram's FSM middleware reads the state inside this lock, so the update's one read of the row happens there and
+    every later state or data call of the update reuses it."""
+
+    def __init__(self, storage: SqlStorage) -> None:
+        super().__init__()
+        self.storage = storage
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        async with super().lock(key), self.storage.scope():
+            yield

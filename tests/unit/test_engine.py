@@ -273,12 +273,20 @@ async def test_a_disabled_feature_refunds_and_stops_offering_the_model(parts, db
     from kiebot.store.models_status import disabled_models
 
     engine, kie, notifier, clock = parts
+    told: list[str] = []
+
+    async def models_changed() -> None:  # the app hands `Offering.forget_disabled` here
+        async with db_sessionmaker() as session:
+            told.extend(await disabled_models(session))  # called once the disable has committed
+
+    engine.models_changed = models_changed
     first = await new_job(db_sessionmaker, clock, key="a")
     second = await new_job(db_sessionmaker, clock, key="b")
     kie.create_errors = [kie_errors.KieFeatureDisabled(505, "feature disabled")]
     assert (await run_until(engine, clock, db_sessionmaker, first, (JobState.FAILED,))).error_code == "service"
     async with db_sessionmaker() as session:
         assert await disabled_models(session) == {"google/nano-banana"}
+    assert told == ["google/nano-banana"]
     job = await run_until(engine, clock, db_sessionmaker, second, (JobState.FAILED,))
     assert job.error_code == "unavailable" and kie.created == []  # never sent to KIE again
     assert await money(db_sessionmaker) == (100, 0)

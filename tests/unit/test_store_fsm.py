@@ -1,10 +1,13 @@
 """aiogram FSM storage in SQL."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kiebot.store.db import session_factory
 from kiebot.store.fsm import SqlStorage
@@ -53,3 +56,74 @@ async def test_survives_restart(sqlite_db: StoreDB) -> None:
     assert await restarted.get_data(KEY) == {"prompt": "a cat"}
     async with restarted.sessionmaker() as s:
         assert await s.scalar(select(FsmRecord.key)) == "fsm:1:10:20"
+
+
+class Statements:
+    """The SQL statements an engine runs (BEGIN/COMMIT excluded), by their first word."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.seen: list[str] = []
+        self.engine = engine.sync_engine
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        word = statement.split(None, 1)[0].upper()
+        if word not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            self.seen.append(word)
+
+    def take(self) -> list[str]:
+        seen, self.seen = self.seen, []
+        return seen
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+async def test_one_update_reads_its_row_once_and_writes_without_reading_back(store_db: StoreDB) -> None:
+    storage = SqlStorage(store_db.sessionmaker)
+    await storage.set_state(KEY, Form.field)
+    await storage.set_data(KEY, {"draft": {"values": {"n": 1}}})
+    sql = Statements(store_db.engine)
+    try:
+        async with storage.scope():  # what a wizard step does
+            assert await storage.get_state(KEY) == "Form:field"
+            data = await storage.get_data(KEY)
+            data["draft"]["values"]["n"] = 99  # a caller's copy: the row kept for the update does not change
+            assert await storage.get_data(KEY) == {"draft": {"values": {"n": 1}}}
+            await storage.set_state(KEY, Form.field)  # unchanged: nothing written
+            assert sql.take() == ["SELECT"]
+            assert await storage.update_data(KEY, {"step": 2}) == {"draft": {"values": {"n": 1}}, "step": 2}
+            assert sql.take() == ["INSERT"]  # one upsert, not read back
+            assert await storage.get_data(KEY) == {"draft": {"values": {"n": 1}}, "step": 2}
+            await storage.set_state(KEY, None)
+            await storage.set_data(KEY, {})
+            assert sql.take() == ["INSERT", "DELETE"]  # an emptied row is deleted, still without a read
+        assert await storage.get_state(KEY) is None and await storage.get_data(KEY) == {}
+        assert sql.take() == ["SELECT", "SELECT"]  # outside a scope every call reads afresh
+    finally:
+        sql.close()
+
+
+async def test_a_scope_keeps_nothing_for_the_next_update(store_db: StoreDB) -> None:
+    storage = SqlStorage(store_db.sessionmaker)
+    other_replica = SqlStorage(store_db.sessionmaker)
+    async with storage.scope():
+        assert await storage.get_state(KEY) is None
+        await other_replica.set_state(KEY, Form.field)  # another storage's write is not seen inside this scope
+        assert await storage.get_state(KEY) is None
+    async with storage.scope():
+        assert await storage.get_state(KEY) == "Form:field"
+
+
+async def test_the_isolation_lock_opens_a_scope(store_db: StoreDB) -> None:
+    storage = SqlStorage(store_db.sessionmaker)
+    isolation = storage.isolation()
+    sql = Statements(store_db.engine)
+    try:
+        async with isolation.lock(KEY):
+            await storage.get_state(KEY)
+            await storage.get_data(KEY)
+        assert sql.take() == ["SELECT"]
+    finally:
+        sql.close()
+        await isolation.close()

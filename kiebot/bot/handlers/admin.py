@@ -35,7 +35,7 @@ def router() -> Router:
     return r
 
 
-def _not_admin(message: Message, is_admin: bool = False) -> bool:
+async def _not_admin(message: Message, is_admin: bool = False) -> bool:
     return not is_admin
 
 

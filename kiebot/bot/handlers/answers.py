@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
@@ -18,8 +19,8 @@ from kiebot.services.media import FileTooLarge
 
 def router() -> Router:
     r = Router(name="answers")
-    r.message.register(on_answer, Wizard.form, FormFilter())
-    r.message.register(on_form_gone, Wizard.form)
+    r.message.register(on_answer, StateFilter(Wizard.form), FormFilter())
+    r.message.register(on_form_gone, StateFilter(Wizard.form))
     return r
 
 

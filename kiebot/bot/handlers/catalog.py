@@ -29,7 +29,7 @@ def router() -> Router:
     return r
 
 
-def _has_several_tasks(query: CallbackQuery, callback_data: CategoryCB, catalog: Catalog) -> bool:
+async def _has_several_tasks(query: CallbackQuery, callback_data: CategoryCB, catalog: Catalog) -> bool:
     return len(catalog.tasks(callback_data.category)) > 1
 
 

@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 from kiebot.bot import ui
 from kiebot.bot.callbacks import MenuAction, MenuCB, TopupCB
 from kiebot.bot.drafts import FormFilter, OpenForm
+from kiebot.bot.filters import Magic
 from kiebot.bot.i18n import Translate, Translator
 from kiebot.bot.screens import menu as menu_screens
 from kiebot.bot.screens import money as screens
@@ -33,9 +34,9 @@ def router() -> Router:
     r.callback_query.register(topup, MenuCB.filter(F.action == MenuAction.TOPUP))
     r.callback_query.register(invoice, TopupCB.filter())
     r.pre_checkout_query.register(pre_checkout)
-    r.message.register(paid_with_form, F.successful_payment, FormFilter())
-    r.message.register(paid, F.successful_payment)
-    r.message.register(refunded, F.refunded_payment)
+    r.message.register(paid_with_form, Magic(F.successful_payment), FormFilter())
+    r.message.register(paid, Magic(F.successful_payment))
+    r.message.register(refunded, Magic(F.refunded_payment))
     r.message.register(on_promo, Command("promo"))
     r.message.register(on_paysupport, Command("paysupport"))
     r.message.register(on_terms, Command("terms"))
