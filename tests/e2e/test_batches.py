@@ -94,6 +94,28 @@ async def test_a_varied_aspect_ratio_sends_each_value_to_the_model(quick: Stack,
     assert "✅ Confirm — 8 💎" in again.buttons()
 
 
+async def test_varied_values_of_different_prices_are_listed_each_with_its_price(quick: Stack, alice: FakeUser) -> None:
+    j = Journey(quick, alice)
+    await j.fill("flux-2-pro-t2i", PROMPT, "⏭ Keep the default", "⏭ Keep the default", "⏩ Defaults for all the rest")
+    await variants_of(j)
+    await j.tap("🎛 Vary: Resolution")
+    await j.shown("vary-title", field="Resolution")
+    for resolution in ("1K", "2K"):
+        await j.tap(f"☐ {resolution}")
+        await j.shown("vary-title", field="Resolution")
+    await j.tap("✅ Done (2)")
+    confirm = await j.confirmation()
+    lines = confirm.text.split("\n")
+    assert lines[lines.index("• 1K — 10 💎"):] == ["• 1K — 10 💎", "• 2K — 14 💎", "Total: 24 💎",
+                                                  "Balance: 100 💎 → after: 76 💎"]
+    await j.tap("✅ Confirm ×2 — 24 💎", on=confirm)
+    done = await batch_status(j, "batch-done", ready=2, count=2)
+    assert done.first_line.endswith("2 of 2 ready! Charged 24 💎.")
+    assert sorted(t["input"]["resolution"] for t in await quick.kie_tasks()) == ["1K", "2K"]
+    assert await balance_of(quick, alice) == (76, 0)
+    await invariants(quick)
+
+
 async def test_back_from_the_variants_leaves_a_single_run(quick: Stack, alice: FakeUser) -> None:
     j = Journey(quick, alice)
     await j.fill("google-nano-banana", PROMPT, "⏩ Defaults for all the rest")
