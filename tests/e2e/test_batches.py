@@ -150,8 +150,12 @@ async def test_a_failed_variant_is_named_released_and_left_out_of_the_album(quic
     assert lines[0] == "✅ Nano Banana ×3 (#1): 2 of 3 ready! Charged 16 💎."
     assert lines[2:] == ["The held 8 💎 of the runs that failed are back on your balance.", "Balance: 84 💎."]
     assert [p.caption for p in album(j)] == [f"Nano Banana · #{n} · Variant {n}" for n in (1, 2, 3) if n != failed]
+    assert done.buttons() == [f"🔁 Try again: Variant {failed}"]
     assert await balance_of(quick, alice) == (84, 0)
     await invariants(quick)
+    await j.tap(f"🔁 Try again: Variant {failed}", on=done)  # that one run again, on a new confirmation
+    again = await j.confirmation()
+    assert f"• Prompt: {PROMPT}" in again.text and "✅ Confirm — 8 💎" in again.buttons()
 
 
 async def test_cancel_of_a_queued_batch_releases_every_hold(tmp_path: Path, alice: FakeUser) -> None:
