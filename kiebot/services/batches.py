@@ -221,7 +221,7 @@ class BatchView:
 def _progress(job: Job) -> int:
     if job.state in (JobState.DELIVERING, JobState.DONE, JobState.FAILED):
         return 100
-    return job.progress or 0 if job.state == JobState.RUNNING else 0
+    return (job.progress or 0) if job.state == JobState.RUNNING else 0
 
 
 async def batch_view(session: AsyncSession, batch_id: int) -> BatchView | None:

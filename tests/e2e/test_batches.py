@@ -94,6 +94,28 @@ async def test_a_varied_aspect_ratio_sends_each_value_to_the_model(quick: Stack,
     assert "✅ Confirm — 8 💎" in again.buttons()
 
 
+async def test_varied_values_of_different_prices_are_listed_each_with_its_price(quick: Stack, alice: FakeUser) -> None:
+    j = Journey(quick, alice)
+    await j.fill("flux-2-pro-t2i", PROMPT, "⏭ Keep the default", "⏭ Keep the default", "⏩ Defaults for all the rest")
+    await variants_of(j)
+    await j.tap("🎛 Vary: Resolution")
+    await j.shown("vary-title", field="Resolution")
+    for resolution in ("1K", "2K"):
+        await j.tap(f"☐ {resolution}")
+        await j.shown("vary-title", field="Resolution")
+    await j.tap("✅ Done (2)")
+    confirm = await j.confirmation()
+    lines = confirm.text.split("\n")
+    assert lines[lines.index("• 1K — 10 💎"):] == ["• 1K — 10 💎", "• 2K — 14 💎", "Total: 24 💎",
+                                                  "Balance: 100 💎 → after: 76 💎"]
+    await j.tap("✅ Confirm ×2 — 24 💎", on=confirm)
+    done = await batch_status(j, "batch-done", ready=2, count=2)
+    assert done.first_line.endswith("2 of 2 ready! Charged 24 💎.")
+    assert sorted(t["input"]["resolution"] for t in await quick.kie_tasks()) == ["1K", "2K"]
+    assert await balance_of(quick, alice) == (76, 0)
+    await invariants(quick)
+
+
 async def test_back_from_the_variants_leaves_a_single_run(quick: Stack, alice: FakeUser) -> None:
     j = Journey(quick, alice)
     await j.fill("google-nano-banana", PROMPT, "⏩ Defaults for all the rest")
@@ -128,8 +150,12 @@ async def test_a_failed_variant_is_named_released_and_left_out_of_the_album(quic
     assert lines[0] == "✅ Nano Banana ×3 (#1): 2 of 3 ready! Charged 16 💎."
     assert lines[2:] == ["The held 8 💎 of the runs that failed are back on your balance.", "Balance: 84 💎."]
     assert [p.caption for p in album(j)] == [f"Nano Banana · #{n} · Variant {n}" for n in (1, 2, 3) if n != failed]
+    assert done.buttons() == [f"🔁 Try again: Variant {failed}"]
     assert await balance_of(quick, alice) == (84, 0)
     await invariants(quick)
+    await j.tap(f"🔁 Try again: Variant {failed}", on=done)  # that one run again, on a new confirmation
+    again = await j.confirmation()
+    assert f"• Prompt: {PROMPT}" in again.text and "✅ Confirm — 8 💎" in again.buttons()
 
 
 async def test_cancel_of_a_queued_batch_releases_every_hold(tmp_path: Path, alice: FakeUser) -> None:

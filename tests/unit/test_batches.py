@@ -181,6 +181,10 @@ def test_the_final_status_says_what_was_charged_and_released() -> None:
         "The held 8 💎 of the runs that failed are back on your balance.",
         "Balance: <b>84 💎</b>.",
     ]
+    screen = batch_screen(tr, "en", view, BANANA, balance=84)
+    assert screen.markup is not None  # the failed variant can be tried again on its own
+    assert [(b.text, b.callback_data) for row in screen.markup.inline_keyboard for b in row] == [
+        ("🔁 Try again: Variant 2", "j:retry:11")]
 
 
 def test_a_batch_waiting_in_line_can_be_cancelled() -> None:

@@ -33,3 +33,4 @@ batch-released = The held { $released } 💎 of the runs that failed are back on
 batch-failed = ❌ { $model } ×{ $count } (#{ $job }): none of the runs came out. The held { $price } 💎 are back on your balance.
 batch-cancelled = ❌ { $model } ×{ $count } (#{ $job }): cancelled before it started. The held { $price } 💎 are back on your balance.
 batch-too-late = Some of these runs have already been sent to the model, so the variants can no longer be cancelled.
+btn-try-again-variant = 🔁 Try again: { $variant }
