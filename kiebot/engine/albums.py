@@ -4,10 +4,12 @@ settles every variant it carried, each with its own charge (a failed variant was
 
 Waiting costs nothing: a variant's end wakes its waiting siblings (`wake_siblings`), and a waiting variant does
 not hold one of its user's active slots (store/jobs.py), so a batch larger than MAX_ACTIVE_PER_USER still
-completes. The album claim outlives a send; a worker that died mid-send leaves it to the next after ALBUM_CLAIM.
+completes. The album claim lasts a lease (JOB_LEASE_SECONDS) and is renewed while the album is being sent, so a
+worker that died mid-send leaves it to the next within a lease, like any job.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -32,6 +34,7 @@ class Engine(Protocol):
     heartbeat: Heartbeat
     clock: Callable[[], datetime]
     speedup: float
+    lease_seconds: float
 
     def wake(self) -> None: ...
     async def _save(self, job: Job, *, when_state: JobState | None = None, **fields: Any) -> bool: ...
@@ -40,7 +43,6 @@ class Engine(Protocol):
     async def _show(self, job: Job, *, final: bool = False) -> None: ...
 
 log = logging.getLogger(__name__)
-ALBUM_CLAIM = timedelta(minutes=5)  # longer than any send of ten files by URL; only a dead worker's claim expires
 ENDED = (JobState.DELIVERING, JobState.DONE, JobState.FAILED)
 
 
@@ -52,7 +54,7 @@ async def deliver(engine: Engine, job: Job, model: ModelSpec | None) -> None:
         batch = await batch_repo.get_batch(session, job.batch_id)
         variants = await batch_repo.batch_jobs(session, job.batch_id)
         complete = all(variant.state in ENDED for variant in variants)
-        claimed = complete and await batch_repo.claim_album(session, job.batch_id, now, now + ALBUM_CLAIM)
+        claimed = complete and await batch_repo.claim_album(session, job.batch_id, now, _claim_end(engine, now))
         await session.commit()
     assert batch is not None
     if not claimed:  # the others are still running (their ends wake this one), or another worker sends the album
@@ -64,6 +66,7 @@ async def deliver(engine: Engine, job: Job, model: ModelSpec | None) -> None:
     if engine.heartbeat.lost(job.id):  # another worker has this job now: it sends, not us
         await _drop_claim(engine, job.batch_id)
         return
+    keeper = asyncio.create_task(_keep_claim(engine, batch.id), name=f"album-claim-{batch.id}")
     try:
         sent = await engine.notifier.deliver_batch(variants, batch.vary_field)
     except RecipientGone:
@@ -74,6 +77,8 @@ async def deliver(engine: Engine, job: Job, model: ModelSpec | None) -> None:
         await _drop_claim(engine, job.batch_id)
         await engine._delivery_failed(job, exc)
         return
+    finally:
+        keeper.cancel()
     await _settle(engine, job, model, variants, sent)
 
 
@@ -105,6 +110,19 @@ async def _fail_delivering(engine: Engine, variants: list[Job], reason: str) -> 
             if fresh is not None:
                 await job_repo.fail_job(session, fresh, error_code=reason, only_from=(JobState.DELIVERING,))
         await session.commit()
+
+
+def _claim_end(engine: Engine, now: datetime) -> datetime:
+    return now + timedelta(seconds=engine.lease_seconds)
+
+
+async def _keep_claim(engine: Engine, batch_id: int) -> None:
+    """Renew the album claim while the album is being sent (a send of ten files can outlast one lease)."""
+    while True:
+        await asyncio.sleep(engine.lease_seconds / 3)
+        async with engine.sessionmaker() as session:
+            await batch_repo.extend_album_claim(session, batch_id, _claim_end(engine, engine.clock()))
+            await session.commit()
 
 
 async def _drop_claim(engine: Engine, batch_id: int) -> None:

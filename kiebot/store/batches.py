@@ -52,6 +52,12 @@ async def claim_album(session: AsyncSession, batch_id: int, now: datetime, until
     return (await session.execute(stmt)).rowcount == 1
 
 
+async def extend_album_claim(session: AsyncSession, batch_id: int, until: datetime) -> None:
+    """The claimer is still sending: its claim now lasts until `until`."""
+    await session.execute(update(Batch).where(Batch.id == batch_id, Batch.delivered_at.is_(None),
+                                              Batch.album_until.is_not(None)).values(album_until=until))
+
+
 async def drop_album_claim(session: AsyncSession, batch_id: int) -> None:
     """The send failed: the next worker due may try again at once."""
     await session.execute(update(Batch).where(Batch.id == batch_id, Batch.delivered_at.is_(None))
