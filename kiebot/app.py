@@ -31,6 +31,7 @@ from kiebot.cache import Cache, MemoryStore, RedisStore
 from kiebot.catalog import Catalog
 from kiebot.config import Settings
 from kiebot.engine import Engine
+from kiebot.health import Health
 from kiebot.kie.client import KieClient
 from kiebot.services.account import AccountService
 from kiebot.services.answers import InputFiles
@@ -96,6 +97,7 @@ class App:
         self.stop_event = asyncio.Event()
         self.web: WebServer | None = None
         self.webhook = self._webhook_handler() if settings.webhook_url else None
+        self.health = Health(self.db, self.redis, self.kie)
 
     def cache(self, name: str, ttl: float) -> Cache:
         """A cache in Redis when REDIS_URL is set (shared by replicas), else in this process's memory."""
@@ -156,7 +158,8 @@ class App:
         (polling finds every result), so without a webhook a port we cannot listen on is logged, not fatal: the
         engine then polls at its callback-less pace. In webhook mode it is fatal: no update would arrive."""
         key = self.settings.kie_webhook_hmac_key
-        app = build_web_app(self.engine.callbacks, hmac_key=key.get_secret_value() if key else None)
+        app = build_web_app(self.engine.callbacks, hmac_key=key.get_secret_value() if key else None,
+                            health_report=self.health)
         if self.webhook is not None and self.settings.webhook_path is not None:
             self.webhook.register_on(app, self.settings.webhook_path)
         try:
