@@ -18,6 +18,7 @@ from kiebot.bot.deps import AppServices
 from kiebot.bot.factory import create_bot, create_dispatcher, register_commands
 from kiebot.bot.i18n import Translator
 from kiebot.bot.notifier import TelegramNotifier
+from kiebot.bot.observe import instrument
 from kiebot.bot.stars import TelegramStars
 from kiebot.bot.webhook import (
     DatabaseUpdateLog,
@@ -33,6 +34,7 @@ from kiebot.config import Settings
 from kiebot.engine import Engine
 from kiebot.health import Health
 from kiebot.kie.client import KieClient
+from kiebot.metrics import Metrics
 from kiebot.services.account import AccountService
 from kiebot.services.answers import InputFiles
 from kiebot.services.generation import GenerationService
@@ -42,6 +44,7 @@ from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
 from kiebot.services.stars import ReconcileReport
 from kiebot.store import db
+from kiebot.store import jobs as jobs_store
 from kiebot.store.fsm import SqlStorage
 from kiebot.web import WebServer, build_web_app, start_web
 
@@ -65,13 +68,15 @@ class App:
         self.catalog = load_catalog(settings)
         self.translator = Translator(settings.default_language)
         self.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        self.metrics = Metrics()
         self.engine_db = db.create_engine(settings.database_url)
-        self.db = db.Database.of(self.engine_db)
+        self.db = db.Database.of(self.engine_db, observer=self.metrics)
         self.sessionmaker = self.db.write
         assert settings.kie_api_key is not None
         self.kie = KieClient(
             settings.kie_api_base, settings.kie_upload_base, settings.kie_api_key.get_secret_value(),
             create_limit=(settings.kie_create_per_10s, 10.0), poll_limit=(settings.kie_polls_per_second, 1.0),
+            observer=self.metrics,
         )
         money = MoneyService.of(self.db, settings, self.catalog)
         uploads = self.cache("uploads", ttl=settings.upload_ttl_hours * 3600 * UPLOAD_CACHE_SHARE)
@@ -90,6 +95,7 @@ class App:
         self.bot: Bot = create_bot(settings)
         self.dispatcher: Dispatcher = create_dispatcher(
             self.services, storage=SqlStorage(self.db.write, reader=self.db.read))
+        instrument(self.dispatcher, self.bot, self.metrics)
         self.notifier = TelegramNotifier(self.bot, self.db, self.services.accounts, self.catalog, self.translator,
                                          settings)
         self.engine = Engine(sessionmaker=self.sessionmaker, kie=self.kie, catalog=self.catalog,
@@ -102,7 +108,9 @@ class App:
     def cache(self, name: str, ttl: float) -> Cache:
         """A cache in Redis when REDIS_URL is set (shared by replicas), else in this process's memory."""
         store = RedisStore(self.redis, prefix=f"kiebot:{name}:") if self.redis is not None else MemoryStore()
-        return Cache(store, ttl)
+        cache = Cache(store, ttl)
+        self.metrics.watch_cache(name, cache)
+        return cache
 
     def _webhook_handler(self) -> WebhookHandler:
         settings = self.settings
@@ -159,7 +167,7 @@ class App:
         engine then polls at its callback-less pace. In webhook mode it is fatal: no update would arrive."""
         key = self.settings.kie_webhook_hmac_key
         app = build_web_app(self.engine.callbacks, hmac_key=key.get_secret_value() if key else None,
-                            health_report=self.health)
+                            health_report=self.health, metrics=self._render_metrics)
         if self.webhook is not None and self.settings.webhook_path is not None:
             self.webhook.register_on(app, self.settings.webhook_path)
         try:
@@ -173,6 +181,13 @@ class App:
             self.engine.callbacks_expected = False
             return
         log.info("web server listening on %s", self.web.url)
+
+    async def _render_metrics(self) -> bytes:
+        return await self.metrics.render(self._job_counts)
+
+    async def _job_counts(self) -> list[tuple[str, str, int]]:
+        async with self.db.read() as session:
+            return await jobs_store.count_by_model_and_state(session)
 
     async def stop_web(self) -> None:
         if self.web is not None:

@@ -5,6 +5,7 @@
     GET  /health                  200 "ok": the process answers (liveness)
     GET  /healthz                 the database, Redis (when configured) and KIE (health.py): 200 {"status": "ok",
                                   "checks": {...}}, or 503 {"status": "fail", "checks": {part: reason}} (readiness)
+    GET  /metrics                 Prometheus text format (metrics.py)
 
 KIE signs a callback (when enabled in its dashboard) with `X-Webhook-Timestamp` and `X-Webhook-Signature` =
 base64(HMAC-SHA256(key, taskId + "." + timestamp)); the task id is `data.taskId`, or `data.task_id` in some
@@ -17,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,11 +40,15 @@ class HealthReport(Protocol):
 CALLBACKS: web.AppKey[CallbackReceiver] = web.AppKey("kie_callbacks", CallbackReceiver)
 HMAC_KEY: web.AppKey[str | None] = web.AppKey("kie_webhook_hmac_key", str)
 HEALTH: web.AppKey[HealthReport] = web.AppKey("health", HealthReport)
+METRICS: web.AppKey[Callable[[], Awaitable[bytes]]] = web.AppKey("metrics")
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def build_web_app(callbacks: CallbackReceiver, *, hmac_key: str | None = None,
-                  health_report: HealthReport | None = None) -> web.Application:
-    """The web app; `callbacks` is the engine's `CallbackInbox`, `health_report` a `health.Health`."""
+                  health_report: HealthReport | None = None,
+                  metrics: Callable[[], Awaitable[bytes]] | None = None) -> web.Application:
+    """The web app; `callbacks` is the engine's `CallbackInbox`, `health_report` a `health.Health`, `metrics` what
+    renders /metrics."""
     app = web.Application(client_max_size=MAX_BODY)
     app[CALLBACKS] = callbacks
     app[HMAC_KEY] = hmac_key or None
@@ -51,6 +57,9 @@ def build_web_app(callbacks: CallbackReceiver, *, hmac_key: str | None = None,
     if health_report is not None:
         app[HEALTH] = health_report
         app.router.add_get("/healthz", healthz)
+    if metrics is not None:
+        app[METRICS] = metrics
+        app.router.add_get("/metrics", serve_metrics)
     return app
 
 
@@ -78,6 +87,11 @@ async def healthz(request: web.Request) -> web.Response:
     healthy = all(outcome == "ok" for outcome in checks.values())
     return web.json_response({"status": "ok" if healthy else "fail", "checks": checks},
                              status=200 if healthy else 503)
+
+
+async def serve_metrics(request: web.Request) -> web.Response:
+    body = await request.app[METRICS]()
+    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
 def signature_ok(key: str, task_id: str, timestamp: str, signature: str) -> bool:
