@@ -2,6 +2,7 @@
 when Telegram has another URL, and a stale webhook deleted before polling."""
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 from collections.abc import AsyncIterator
@@ -60,12 +61,15 @@ class Served:
         return self.handled
 
 
-async def serve(seen: UpdateLog) -> tuple[Served, Bot]:
+async def serve(seen: UpdateLog, gate: asyncio.Event | None = None) -> tuple[Served, Bot]:
+    """`gate`: handlers wait for it before recording (an update still being handled)."""
     handled: list[str] = []
     router = Router()
 
     @router.message()
     async def record(message: Message) -> None:
+        if gate is not None:
+            await gate.wait()
         handled.append(message.text or "")
 
     dispatcher = Dispatcher()
@@ -143,6 +147,23 @@ async def test_after_a_stop_began_updates_get_503_so_telegram_sends_them_again(s
     await served.handler.drain()
     assert await served.post(update(30)) == 503
     assert served.handled == []
+
+
+async def test_a_stop_waits_for_the_updates_being_handled(store_db: StoreDB) -> None:  # noqa: F811
+    gate = asyncio.Event()
+    app, bot = await serve(DatabaseUpdateLog(Database.of(store_db.engine), ttl=3600), gate)
+    try:
+        assert await app.post(update(50, "under way")) == 200
+        stopping = asyncio.create_task(app.handler.drain())
+        await asyncio.sleep(0)
+        assert await app.post(update(51, "too late")) == 503
+        assert not stopping.done() and app.handled == []
+        gate.set()  # the handler finishes its work
+        await asyncio.wait_for(stopping, timeout=5)
+        assert app.handled == ["under way"]
+    finally:
+        await app.web.stop()
+        await bot.session.close()
 
 
 class BrokenLog:
