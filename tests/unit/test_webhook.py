@@ -15,6 +15,7 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from kiebot.bot.webhook import (
@@ -25,6 +26,7 @@ from kiebot.bot.webhook import (
     drop_stale_webhook,
     ensure_webhook,
 )
+from kiebot.config import Settings
 from kiebot.store.db import Database
 from kiebot.store.models import SeenUpdate
 from kiebot.web import WebServer, start_web
@@ -240,3 +242,30 @@ async def test_polling_says_why_when_a_stale_webhook_cannot_be_deleted(tg_bot: t
     tg.fail_next("deleteWebhook", 400, "Bad Request: something went wrong")
     with pytest.raises(RuntimeError, match="refused to delete it .*something went wrong.*set WEBHOOK_URL"):
         await drop_stale_webhook(bot)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def webhook_settings(**values: Any) -> Settings:
+    return Settings(_env_file=None, bot_token=TOKEN, kie_api_key="k" * 20, **values)
+
+
+def test_webhook_mode_needs_a_secret_and_serves_the_url_path() -> None:
+    settings = webhook_settings(webhook_url="https://bot.example.com/tg/hook")
+    assert settings.missing_secrets() == ["WEBHOOK_SECRET"]
+    assert settings.webhook_path == "/tg/hook"
+    assert webhook_settings(webhook_url="https://bot.example.com/tg/hook", webhook_secret=SECRET).missing_secrets() == []
+    assert webhook_settings(webhook_url="").webhook_path is None  # `WEBHOOK_URL=` means polling
+
+
+@pytest.mark.parametrize("values, problem", [
+    ({"webhook_url": "bot.example.com/hook"}, "must be a full URL"),
+    ({"webhook_url": "https://bot.example.com/kie/callback"}, "one the bot serves itself"),
+    ({"webhook_url": "https://bot.example.com/metrics"}, "one the bot serves itself"),
+    ({"webhook_secret": "has spaces in it"}, "A-Z a-z 0-9 _ -"),
+    ({"webhook_secret": "x" * 257}, "A-Z a-z 0-9 _ -"),
+])
+def test_a_webhook_setting_telegram_would_refuse_is_refused_at_start(values: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        webhook_settings(**values)
