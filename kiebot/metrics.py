@@ -2,8 +2,8 @@
 
 Each figure is fed from one place: updates and their handling time by an aiogram middleware (`bot/observe.py`),
 Telegram's 429 answers by a middleware of the Bot's session (same module), KIE requests by the KIE client's request
-path (`KieClient(observer=)`), ledger movements by the ledger's write path when its transaction commits
-(`store/observe.py`), cache hits and misses from each cache's own counters. Generations by model and state and
+path (`KieClient(observer=)`), ledger movements by the store's log of committed changes (`store/events.py`, which
+the ledger's write path feeds), cache hits and misses from each cache's own counters. Generations by model and state and
 the queue depth are read from the database when scraped (at most every few seconds): they are the same figures on
 every replica (take `max`, not `sum`, across replicas), and they survive restarts.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -18,6 +19,7 @@ from prometheus_client.registry import Collector
 
 from kiebot.cache import Cache
 
+LEDGER_MOVEMENT = "ledger movement"  # the message store/wallet.py logs each ledger row with
 OPEN_STATES = ("waiting", "submitting", "running", "delivering")
 HANDLER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 KIE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -57,8 +59,10 @@ class Metrics:
         if code != 200:
             self.kie_errors.labels(path, str(code)).inc()
 
-    def ledger_moved(self, kind: str) -> None:
-        self.ledger.labels(kind).inc()
+    def changed(self, message: str, values: dict[str, Any]) -> None:
+        """A change the store committed (`store/events.py`)."""
+        if message == LEDGER_MOVEMENT:
+            self.ledger.labels(str(values["kind"])).inc()
 
     def watch_cache(self, name: str, cache: Cache) -> None:
         self._caches.caches[name] = cache

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from kiebot.store.observe import OBSERVER, StoreObserver
+from kiebot.store.events import OBSERVER, ChangeObserver
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ALEMBIC_INI = PACKAGE_DIR / "alembic.ini"
@@ -145,7 +145,7 @@ class Database:
     read: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def of(cls, engine: AsyncEngine, observer: StoreObserver | None = None) -> Database:
-        """`observer` (the App's metrics) hears of every ledger movement its sessions commit (`store/observe.py`)."""
+    def of(cls, engine: AsyncEngine, observer: ChangeObserver | None = None) -> Database:
+        """`observer` (the App's metrics) hears of every change its sessions commit (`store/events.py`)."""
         info = {OBSERVER: observer} if observer is not None else None
         return cls(engine, session_factory(engine, info), reader_factory(engine, info))

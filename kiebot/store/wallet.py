@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
 from kiebot.store.db import dialect_insert
+from kiebot.store.events import log_on_commit
 from kiebot.store.models import LedgerEntry, LedgerKind, User
-from kiebot.store.observe import note_ledger
 
 CREDIT_KINDS = frozenset(
     {LedgerKind.BONUS, LedgerKind.GRANT, LedgerKind.TOPUP, LedgerKind.PROMO, LedgerKind.REFERRAL, LedgerKind.REFUND_UNDO}
@@ -110,7 +110,8 @@ async def _move(
                 f"{kind} {key}: user {user_id} is missing or short (needs balance>={need_balance}, held>={need_held})"
             ) from None
         return False
-    note_ledger(session, str(kind))
+    log_on_commit(session, "ledger movement", account=user_id, kind=str(kind), balance=delta_balance,
+                  held=delta_held, job=job_id, key=key)
     await _refresh_user(session, user_id)
     return True
 

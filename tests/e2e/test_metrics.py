@@ -63,6 +63,6 @@ def test_two_apps_in_one_process_count_apart(tmp_path) -> None:
     settings = Settings(_env_file=None, bot_token="1:x", kie_api_key="k" * 20,
                         database_url=f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
     one, two = App(settings), App(settings)  # a shared default registry would refuse the second's metrics
-    one.metrics.ledger_moved("bonus")
+    one.metrics.changed("ledger movement", {"kind": "bonus"})
     assert one.metrics.registry.get_sample_value("kiebot_ledger_movements_total", {"kind": "bonus"}) == 1
     assert two.metrics.registry.get_sample_value("kiebot_ledger_movements_total", {"kind": "bonus"}) is None
