@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -44,6 +44,12 @@ PLACEHOLDER_CALLBACK_URL = "https://example.com/kie/callback"
 FormFactory = Callable[[], aiohttp.FormData]
 
 
+class RequestObserver(Protocol):
+    def kie_request(self, path: str, code: int, seconds: float) -> None:
+        """`code`: 200, KIE's error code, or NO_ANSWER (0) when no answer came."""
+        ...
+
+
 class KieClient:
     """One instance per process; share it. The limits are (calls, seconds) windows per instance."""
 
@@ -62,6 +68,7 @@ class KieClient:
         rate_limiter: RateLimiter | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         placeholder_callback_url: str = PLACEHOLDER_CALLBACK_URL,
+        observer: RequestObserver | None = None,
     ) -> None:
         self._api_base = api_base.rstrip("/")
         self._upload_base = upload_base.rstrip("/")
@@ -72,6 +79,7 @@ class KieClient:
         self._max_retries = max_retries
         self._backoff_base = backoff_base
         self._sleep = sleep  # injectable so tests can see backoff delays without waiting
+        self._observer = observer  # the App's metrics: every request's path, outcome code and duration
         self._limiter = rate_limiter or SlidingWindowLimiter({CREATE: create_limit, POLL: poll_limit})
         self.placeholder_callback_url = placeholder_callback_url
 
@@ -261,13 +269,16 @@ class KieClient:
             self._own_session = True
         return self._session
 
-    @staticmethod
-    def _log(method: str, url: str, status: int | str, code: int | str, started: float) -> None:
-        """The one log line of every KIE request; the job, task and model come from the log context."""
-        elapsed_ms = round((time.monotonic() - started) * 1000)
+    def _log(self, method: str, url: str, status: int | str, code: int | str, started: float) -> None:
+        """Every request ends here once, answered or not: its one log line (the job, task and model come from the
+        log context), and the observer (the metrics) hears of it."""
+        elapsed = time.monotonic() - started
+        elapsed_ms = round(elapsed * 1000)
         path = _path(url)
         log.info("KIE %s %s -> HTTP %s code %s in %d ms", method, path, status, code, elapsed_ms,
                  extra=fields(method=method, path=path, status=status, code=code, ms=elapsed_ms))
+        if self._observer is not None:
+            self._observer.kie_request(path, code if isinstance(code, int) else NO_ANSWER, elapsed)
 
 
 def _path(url: str) -> str:

@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from kiebot.store.events import OBSERVER, ChangeObserver
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 ALEMBIC_INI = PACKAGE_DIR / "alembic.ini"
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
@@ -119,13 +121,13 @@ def dialect_insert(session: AsyncSession | AsyncConnection | AsyncEngine) -> Any
     raise NotImplementedError(f"unsupported database dialect {name!r}")
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: AsyncEngine, info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
-def reader_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def reader_factory(engine: AsyncEngine, info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
     """Sessions for reads only: on SQLite they never wait for (or block) the one writer."""
-    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, info=info)
 
 
 def single_statement(engine: AsyncEngine) -> AsyncEngine:
@@ -183,5 +185,7 @@ class Database:
     single: AsyncEngine
 
     @classmethod
-    def of(cls, engine: AsyncEngine) -> Database:
-        return cls(engine, session_factory(engine), reader_factory(engine), single_statement(engine))
+    def of(cls, engine: AsyncEngine, observer: ChangeObserver | None = None) -> Database:
+        """`observer` (the App's metrics) hears of every change its sessions commit (`store/events.py`)."""
+        info = {OBSERVER: observer} if observer is not None else None
+        return cls(engine, session_factory(engine, info), reader_factory(engine, info), single_statement(engine))

@@ -4,12 +4,13 @@ if) its transaction commits.
 The repository functions that make such a change call `log_on_commit`; the line waits in the session and is written
 by the session's `after_commit` event, so a rolled-back change (a lost race, a savepoint undone) never appears in the
 log, and no caller logs the same change again. The log context (`kiebot.logs.bound`) of the committing code is the
-one the line carries.
+one the line carries. A session made by `Database.of(engine, observer=...)` also tells each committed change to that
+observer (the App's metrics count ledger movements from here).
 """
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,13 @@ from kiebot.logs import fields
 log = logging.getLogger("kiebot.changes")
 _PENDING = "kiebot_pending_logs"
 _COMMITTED = "kiebot_committed"
+OBSERVER = "kiebot_change_observer"
+
+
+class ChangeObserver(Protocol):
+    def changed(self, message: str, values: dict[str, Any]) -> None:
+        """A committed change: the log line's message and fields."""
+        ...
 
 
 def log_on_commit(session: AsyncSession, message: str, **values: Any) -> None:
@@ -41,8 +49,11 @@ def _write(session: Session, transaction: SessionTransaction) -> None:
         return
     pending = session.info.pop(_PENDING, ())
     if committed:
+        observer: ChangeObserver | None = session.info.get(OBSERVER)
         for _, message, values in pending:
             log.info(message, extra=fields(**values))
+            if observer is not None:
+                observer.changed(message, values)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -192,7 +192,9 @@ class TelegramState:
         # updates the bot has not confirmed yet
         self.updates: list[JSON] = []
         self.allowed_updates: set[str] | None = None
-        self._update_ids = itertools.count(1)
+        # Telegram's ids start anywhere (a new bot's, or one idle for a week, are random): fakes sharing one Redis
+        # (webhook mode keeps the ids there) never take each other's updates for repeats.
+        self._update_ids = itertools.count(secrets.randbelow(2**31) + 1)
         # chats, messages and their events
         self.chats: dict[int, JSON] = {}
         self.blocked: set[int] = set()
