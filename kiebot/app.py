@@ -17,12 +17,15 @@ from kiebot.bot.deps import AppServices
 from kiebot.bot.factory import create_bot, create_dispatcher, register_commands
 from kiebot.bot.i18n import Translator
 from kiebot.bot.notifier import TelegramNotifier
+from kiebot.bot.pace import Paces, RedisPaces
 from kiebot.bot.stars import TelegramStars
 from kiebot.cache import Cache, MemoryStore, RedisStore
 from kiebot.catalog import Catalog
 from kiebot.config import Settings
 from kiebot.engine import Engine
-from kiebot.kie.client import KieClient
+from kiebot.engine.pause import RedisPause
+from kiebot.kie.client import CREATE, POLL, KieClient
+from kiebot.kie.ratelimit import RateLimiter, RedisSlidingWindowLimiter, SlidingWindowLimiter
 from kiebot.services.account import AccountService
 from kiebot.services.answers import InputFiles
 from kiebot.services.generation import GenerationService
@@ -59,10 +62,8 @@ class App:
         self.db = db.Database.of(self.engine_db)
         self.sessionmaker = self.db.write
         assert settings.kie_api_key is not None
-        self.kie = KieClient(
-            settings.kie_api_base, settings.kie_upload_base, settings.kie_api_key.get_secret_value(),
-            create_limit=(settings.kie_create_per_10s, 10.0), poll_limit=(settings.kie_polls_per_second, 1.0),
-        )
+        self.kie = KieClient(settings.kie_api_base, settings.kie_upload_base, settings.kie_api_key.get_secret_value(),
+                             rate_limiter=self.kie_limiter())
         money = MoneyService.of(self.db, settings, self.catalog)
         uploads = self.cache("uploads", ttl=settings.upload_ttl_hours * 3600 * UPLOAD_CACHE_SHARE)
         self.services = AppServices(
@@ -77,15 +78,31 @@ class App:
             money=money,
             jobs=JobControl(self.db, settings.max_active_per_user),
         )
-        self.bot: Bot = create_bot(settings)
+        self.bot: Bot = create_bot(settings, self.telegram_paces())
         self.dispatcher: Dispatcher = create_dispatcher(
             self.services, storage=SqlStorage(self.db.write, reader=self.db.read))
         self.notifier = TelegramNotifier(self.bot, self.db, self.services.accounts, self.catalog, self.translator,
                                          settings)
         self.engine = Engine(sessionmaker=self.sessionmaker, kie=self.kie, catalog=self.catalog,
-                             notifier=self.notifier, settings=settings)
+                             notifier=self.notifier, settings=settings,
+                             pause=RedisPause(self.redis) if self.redis is not None else None)
         self.stop_event = asyncio.Event()
         self.web: WebServer | None = None
+
+    # With REDIS_URL the limits of the one KIE account and the one bot token are counted in Redis, so the replicas
+    # together stay within them; without it, in this process.
+    def kie_limiter(self) -> RateLimiter:
+        limits = {CREATE: (self.settings.kie_create_per_10s, 10.0), POLL: (self.settings.kie_polls_per_second, 1.0)}
+        if self.redis is None:
+            return SlidingWindowLimiter(limits)
+        return RedisSlidingWindowLimiter(self.redis, limits)
+
+    def telegram_paces(self) -> Paces | None:
+        if self.redis is None:
+            return None  # the flood control's own, in memory
+        settings = self.settings
+        return RedisPaces(self.redis, settings.telegram_global_rate, settings.telegram_chat_rate,
+                          settings.telegram_chat_burst)
 
     def cache(self, name: str, ttl: float) -> Cache:
         """A cache in Redis when REDIS_URL is set (shared by replicas), else in this process's memory."""
