@@ -35,8 +35,12 @@ Control API (no auth):
     POST /_emulator/reset         forget tasks, uploads, files, faults and outcomes; restore the balance
     GET  /_emulator/tasks         {"tasks": [{"taskId", "model", "input", "callBackUrl", "state"}, ...]}
     GET  /_emulator/uploads       {"uploads": [{"fileName", "uploadPath", "mimeType", "fileSize", "downloadUrl"}]}
-    GET  /_emulator/calls         {"calls": {"createTask": 3, "recordInfo": 7, ...}}: API calls received since the
-                                  last reset, faults included (to measure how many calls a generation costs)
+    GET  /_emulator/calls         {"calls": {"createTask": 3, "recordInfo": 7, ...}, "throttled": {...}}: API calls
+                                  received since the last reset, faults included (to measure how many calls a
+                                  generation costs), and those refused with 429 for going over `rate_limits`
+
+With `rate_limits` (e.g. {"createTask": (20, 10.0), "recordInfo": (10, 1.0)}, KIE's own) calls beyond
+that many per sliding window of that many seconds get HTTP 429, as KIE's do; off by default.
 
 Stricter than KIE on purpose: an input holding a Telegram file URL (`/file/bot<token>/`) is refused with 422,
 so tests catch a leaked bot token.
@@ -71,6 +75,7 @@ from aiohttp import web
 from kiebot.kie.emulator_models import EmuModel, load_models
 from kiebot.kie.errors import contains_telegram_file_url
 from kiebot.kie.fakemedia import make_result
+from kiebot.kie.ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger("kiebot.kie.emulator")
 
@@ -171,9 +176,12 @@ class EmulatorState:
     jobs: set[asyncio.Task[None]] = field(default_factory=set)
     http: aiohttp.ClientSession | None = None
     calls: Counter[str] = field(default_factory=Counter)
+    limiter: SlidingWindowLimiter | None = None  # KIE's rate limits, when enforced
+    throttled: Counter[str] = field(default_factory=Counter)
 
     def reset(self) -> None:
         self.calls.clear()
+        self.throttled.clear()
         for job in self.jobs:
             job.cancel()
         self.jobs.clear()
@@ -268,6 +276,16 @@ async def inject_faults(request: web.Request, handler: Any) -> web.StreamRespons
         html = "<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
         return web.Response(text=html, status=fault.status, content_type="text/html")
     return error(fault.code or 500, retry_after=fault.retry_after)
+
+
+@web.middleware
+async def enforce_rate_limits(request: web.Request, handler: Any) -> web.StreamResponse:
+    state = request.app[STATE]
+    endpoint = _ENDPOINTS.get(request.path)
+    if state.limiter is not None and endpoint and state.limiter.try_acquire(endpoint) > 0:
+        state.throttled[endpoint] += 1
+        return error(429)
+    return await handler(request)
 
 
 @web.middleware
@@ -562,7 +580,8 @@ async def control_uploads(request: web.Request) -> web.Response:
 
 
 async def control_calls(request: web.Request) -> web.Response:
-    return web.json_response({"calls": dict(request.app[STATE].calls)})
+    state = request.app[STATE]
+    return web.json_response({"calls": dict(state.calls), "throttled": dict(state.throttled)})
 
 
 # --- app and servers -------------------------------------------------------------------------------
@@ -585,6 +604,7 @@ def create_app(
     timings: EmulatorTimings | None = None,
     webhook_hmac_key: str | None = None,
     credits: Decimal | int = 10000,
+    rate_limits: dict[str, tuple[int, float]] | None = None,
 ) -> web.Application:
     balance = Decimal(str(credits))
     state = EmulatorState(
@@ -595,8 +615,10 @@ def create_app(
         webhook_hmac_key=webhook_hmac_key or None,
         start_credits=balance,
         credits=balance,
+        limiter=SlidingWindowLimiter(rate_limits) if rate_limits else None,
     )
-    app = web.Application(middlewares=[log_requests, inject_faults, check_auth], client_max_size=100 * 1024**2)
+    app = web.Application(middlewares=[log_requests, inject_faults, enforce_rate_limits, check_auth],
+                          client_max_size=100 * 1024**2)
     app[STATE] = state
     app.cleanup_ctx.append(_client_session)
     app.router.add_post("/api/v1/jobs/createTask", create_task)

@@ -263,3 +263,18 @@ async def test_telegram_file_url_refused(emu: RunningEmulator, http: aiohttp.Cli
     body = {"model": "google/nano-banana", "input": {"prompt": "https://api.telegram.org/file/bot1:AAA/x.jpg"}}
     _, answer = await call(http, "POST", f"{emu.url}/api/v1/jobs/createTask", json=body)
     assert answer["code"] == 422 and "Telegram" in answer["msg"]
+
+
+async def test_kie_rate_limits_are_enforced_when_asked(http: aiohttp.ClientSession) -> None:
+    emu = await start_emulator(api_key=KEY, rate_limits={"createTask": (2, 60.0)})
+    try:
+        body = {"model": "google/nano-banana", "input": {"prompt": "a cat"}}
+        statuses = [(await call(http, "POST", f"{emu.url}/api/v1/jobs/createTask", json=body))[0] for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        status, _ = await call(http, "GET", f"{emu.url}/api/v1/jobs/recordInfo?taskId=x")
+        assert status == 200  # recordInfo has no limit here
+        async with http.get(f"{emu.url}/_emulator/calls") as resp:
+            counts = await resp.json()
+        assert counts["throttled"] == {"createTask": 1} and counts["calls"]["createTask"] == 3
+    finally:
+        await emu.close()
