@@ -24,7 +24,7 @@ ENV WEB_HOST=0.0.0.0 \
 EXPOSE 8080
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/health' % os.environ.get('WEB_PORT', '8080'), timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('WEB_PORT', '8080'), timeout=4)"]
 
 # SIGTERM (docker stop) finishes the updates and job steps under way; give it time (stop_grace_period).
 STOPSIGNAL SIGTERM

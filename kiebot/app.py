@@ -1,4 +1,5 @@
-"""Running the bot: long polling plus the job worker, stopped cleanly on SIGTERM/SIGINT.
+"""Running the bot: long polling (or, with WEBHOOK_URL, Telegram's webhook) plus the job worker, stopped cleanly on
+SIGTERM/SIGINT.
 
 On a stop the bot stops taking updates, lets running handlers finish, and leaves every job in the
 database; the next start picks them up.
@@ -17,15 +18,26 @@ from kiebot.bot.deps import AppServices
 from kiebot.bot.factory import create_bot, create_dispatcher, register_commands
 from kiebot.bot.i18n import Translator
 from kiebot.bot.notifier import TelegramNotifier
+from kiebot.bot.observe import instrument
 from kiebot.bot.pace import Paces, RedisPaces
 from kiebot.bot.stars import TelegramStars
+from kiebot.bot.webhook import (
+    DatabaseUpdateLog,
+    RedisUpdateLog,
+    UpdateLog,
+    WebhookHandler,
+    drop_stale_webhook,
+    ensure_webhook,
+)
 from kiebot.cache import Cache, MemoryStore, RedisStore
 from kiebot.catalog import Catalog
 from kiebot.config import Settings
 from kiebot.engine import Engine
 from kiebot.engine.pause import RedisPause
+from kiebot.health import Health
 from kiebot.kie.client import CREATE, POLL, KieClient
 from kiebot.kie.ratelimit import RateLimiter, RedisSlidingWindowLimiter, SlidingWindowLimiter
+from kiebot.metrics import Metrics
 from kiebot.services.account import AccountService
 from kiebot.services.answers import InputFiles
 from kiebot.services.generation import GenerationService
@@ -35,6 +47,7 @@ from kiebot.services.money import MoneyService
 from kiebot.services.offering import Offering
 from kiebot.services.stars import ReconcileReport
 from kiebot.store import db
+from kiebot.store import jobs as jobs_store
 from kiebot.store.fsm import SqlStorage
 from kiebot.web import WebServer, build_web_app, start_web
 
@@ -58,12 +71,13 @@ class App:
         self.catalog = load_catalog(settings)
         self.translator = Translator(settings.default_language)
         self.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        self.metrics = Metrics()
         self.engine_db = db.create_engine(settings.database_url)
-        self.db = db.Database.of(self.engine_db)
+        self.db = db.Database.of(self.engine_db, observer=self.metrics)
         self.sessionmaker = self.db.write
         assert settings.kie_api_key is not None
         self.kie = KieClient(settings.kie_api_base, settings.kie_upload_base, settings.kie_api_key.get_secret_value(),
-                             rate_limiter=self.kie_limiter())
+                             rate_limiter=self.kie_limiter(), observer=self.metrics)
         money = MoneyService.of(self.db, settings, self.catalog)
         uploads = self.cache("uploads", ttl=settings.upload_ttl_hours * 3600 * UPLOAD_CACHE_SHARE)
         self.services = AppServices(
@@ -81,6 +95,7 @@ class App:
         self.bot: Bot = create_bot(settings, self.telegram_paces())
         self.dispatcher: Dispatcher = create_dispatcher(
             self.services, storage=SqlStorage(self.db.write, reader=self.db.read))
+        instrument(self.dispatcher, self.bot, self.metrics)
         self.notifier = TelegramNotifier(self.bot, self.db, self.services.accounts, self.catalog, self.translator,
                                          settings)
         self.engine = Engine(sessionmaker=self.sessionmaker, kie=self.kie, catalog=self.catalog,
@@ -88,6 +103,8 @@ class App:
                              pause=RedisPause(self.redis) if self.redis is not None else None)
         self.stop_event = asyncio.Event()
         self.web: WebServer | None = None
+        self.webhook = self._webhook_handler() if settings.webhook_url else None
+        self.health = Health(self.db, self.redis, self.kie)
 
     # With REDIS_URL the limits of the one KIE account and the one bot token are counted in Redis, so the replicas
     # together stay within them; without it, in this process.
@@ -107,23 +124,41 @@ class App:
     def cache(self, name: str, ttl: float) -> Cache:
         """A cache in Redis when REDIS_URL is set (shared by replicas), else in this process's memory."""
         store = RedisStore(self.redis, prefix=f"kiebot:{name}:") if self.redis is not None else MemoryStore()
-        return Cache(store, ttl)
+        cache = Cache(store, ttl)
+        self.metrics.watch_cache(name, cache)
+        return cache
+
+    def _webhook_handler(self) -> WebhookHandler:
+        settings = self.settings
+        assert settings.webhook_secret is not None  # `kiebot run` refuses webhook mode without it
+        ttl = settings.webhook_dedup_seconds
+        seen: UpdateLog = (RedisUpdateLog(self.redis, self.bot.id, ttl) if self.redis is not None
+                           else DatabaseUpdateLog(self.db, ttl))
+        return WebhookHandler(self.dispatcher, self.bot, settings.webhook_secret.get_secret_value(), seen)
 
     async def run(self) -> None:
         try:
             await register_commands(self.bot, self.translator)
         except Exception as exc:  # a menu we could not set must not keep the bot down
             log.warning("could not register the command menu: %s", type(exc).__name__)
-        await self.start_web()
-        worker = asyncio.create_task(self.engine.run(self.stop_event), name="job-worker")
-        reconciler = asyncio.create_task(self._reconcile_payments(), name="stars-reconciliation")
+        worker: asyncio.Task[None] | None = None
+        reconciler: asyncio.Task[None] | None = None
         try:
-            await self._poll_until_stopped()
+            await self.start_web()
+            worker = asyncio.create_task(self.engine.run(self.stop_event), name="job-worker")
+            reconciler = asyncio.create_task(self._reconcile_payments(), name="stars-reconciliation")
+            if self.webhook is not None:
+                await self._serve_webhook_until_stopped()
+            else:
+                await drop_stale_webhook(self.bot)
+                await self._poll_until_stopped()
         finally:
             self.stop_event.set()
             await self._finish_handlers()
-            await worker
-            await reconciler
+            if worker is not None:
+                await worker
+            if reconciler is not None:
+                await reconciler
             await self.stop_web()
             await self.close()
 
@@ -143,18 +178,32 @@ class App:
                 await asyncio.wait_for(self.stop_event.wait(), timeout=self.settings.reconcile_seconds)
 
     async def start_web(self) -> None:
-        """KIE callbacks and /health on WEB_HOST:WEB_PORT. Callbacks are only hints (polling finds every result),
-        so a port we cannot listen on is logged, not fatal: the engine then polls at its callback-less pace."""
+        """KIE callbacks, /health and the webhook (in webhook mode) on WEB_HOST:WEB_PORT. Callbacks are only hints
+        (polling finds every result), so without a webhook a port we cannot listen on is logged, not fatal: the
+        engine then polls at its callback-less pace. In webhook mode it is fatal: no update would arrive."""
         key = self.settings.kie_webhook_hmac_key
-        app = build_web_app(self.engine.callbacks, hmac_key=key.get_secret_value() if key else None)
+        app = build_web_app(self.engine.callbacks, hmac_key=key.get_secret_value() if key else None,
+                            health_report=self.health, metrics=self._render_metrics)
+        if self.webhook is not None and self.settings.webhook_path is not None:
+            self.webhook.register_on(app, self.settings.webhook_path)
         try:
             self.web = await start_web(app, self.settings.web_host, self.settings.web_port)
         except OSError as exc:
+            if self.webhook is not None:
+                raise RuntimeError(f"webhook mode: the web server cannot listen on {self.settings.web_host}:"
+                                   f"{self.settings.web_port} ({exc.strerror or exc})") from None
             log.error("web server cannot listen on %s:%s (%s): no KIE callbacks, polling only",
                       self.settings.web_host, self.settings.web_port, exc)
             self.engine.callbacks_expected = False
             return
         log.info("web server listening on %s", self.web.url)
+
+    async def _render_metrics(self) -> bytes:
+        return await self.metrics.render(self._job_counts)
+
+    async def _job_counts(self) -> list[tuple[str, str, int]]:
+        async with self.db.read() as session:
+            return await jobs_store.count_by_model_and_state(session)
 
     async def stop_web(self) -> None:
         if self.web is not None:
@@ -175,6 +224,9 @@ class App:
 
     async def _finish_handlers(self, timeout: float = 30.0) -> None:
         """Let updates already being handled finish (aiogram stops polling without waiting for them)."""
+        if self.webhook is not None:
+            await self.webhook.drain(timeout)
+            return
         running = list(getattr(self.dispatcher, "_handle_update_tasks", ()))
         if running:
             log.info("waiting for %d update(s) being handled", len(running))
@@ -184,6 +236,15 @@ class App:
         """Stop taking updates; `run` then finishes the handlers under way and the worker's current step. A stop
         that comes while the bot is still starting is kept: polling ends as soon as it has begun."""
         self.stop_event.set()
+
+    async def _serve_webhook_until_stopped(self) -> None:
+        """Telegram delivers updates to the web server (already listening); set the webhook if Telegram has another
+        URL, then wait for the stop. The webhook stays set on a stop: Telegram keeps the updates for the next start,
+        or delivers them to another replica."""
+        assert self.settings.webhook_url is not None and self.settings.webhook_secret is not None
+        await ensure_webhook(self.bot, self.settings.webhook_url, self.settings.webhook_secret.get_secret_value(),
+                             self.dispatcher.resolve_used_update_types())
+        await self.stop_event.wait()
 
     async def _poll_until_stopped(self) -> None:
         polling = asyncio.create_task(self.dispatcher.start_polling(

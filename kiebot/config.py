@@ -5,15 +5,19 @@ servers can stand in for the real services.
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/kiebot.db"
 DEFAULT_STARS_PACKAGES = ((50, 100), (100, 220), (250, 600), (500, 1300))
+# Paths the bot's web server serves itself; the webhook path must be another one.
+RESERVED_PATHS = ("/kie/callback", "/health", "/healthz", "/metrics")
 
 
 class Settings(BaseSettings):
@@ -39,6 +43,14 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8080, ge=0, le=65535)
     # The key set in KIE's dashboard for signed callbacks; when set, a callback with a bad signature gets 401.
     kie_webhook_hmac_key: SecretStr | None = None
+    # Webhook mode: the full https URL Telegram calls (a reverse proxy forwards it to WEB_HOST:WEB_PORT, same path).
+    # Unset: the bot polls Telegram (one process per bot token only).
+    webhook_url: str | None = None
+    # Telegram sends it in X-Telegram-Bot-Api-Secret-Token on every webhook call; a call without it gets 401.
+    webhook_secret: SecretStr | None = None
+    # How long an update id is remembered, so an update Telegram delivers again is handled once (Telegram keeps an
+    # undelivered update for 24 h).
+    webhook_dedup_seconds: float = Field(default=86400.0, gt=0)
     # A worker's hold on a job; renewed every fifth of it while a step runs. After a crash the jobs are taken up
     # again within this time (plus WORKER_INTERVAL).
     job_lease_seconds: float = Field(default=25.0, gt=0)
@@ -73,7 +85,8 @@ class Settings(BaseSettings):
     # How often Telegram's Star transactions are compared with the ledger (also once at start-up), in seconds.
     reconcile_seconds: float = Field(default=3600.0, gt=0)
 
-    @field_validator("bot_token", "kie_api_key", "catalog_path", "public_url", "redis_url", "low_balance_threshold", "kie_webhook_hmac_key", mode="before")
+    @field_validator("bot_token", "kie_api_key", "catalog_path", "public_url", "redis_url", "low_balance_threshold", "kie_webhook_hmac_key", "webhook_url", "webhook_secret",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`NAME=` in .env (as in .env.example) means "not set"."""
@@ -129,6 +142,25 @@ class Settings(BaseSettings):
             raise ValueError("DEFAULT_LANGUAGE must be 'ru' or 'en'")
         return value
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("WEBHOOK_URL must be a full URL, e.g. https://bot.example.com/telegram/webhook")
+        if (parts.path or "/") in RESERVED_PATHS:
+            raise ValueError(f"WEBHOOK_URL's path {parts.path} is one the bot serves itself; choose another")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
+        return value
+
     @field_validator("telegram_api_base", "kie_api_base", "kie_upload_base")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -141,7 +173,14 @@ class Settings(BaseSettings):
             missing.append("BOT_TOKEN")
         if not self.kie_api_key or not self.kie_api_key.get_secret_value().strip():
             missing.append("KIE_API_KEY")
+        if self.webhook_url and not self.webhook_secret:
+            missing.append("WEBHOOK_SECRET")
         return missing
+
+    @property
+    def webhook_path(self) -> str | None:
+        """The path of WEBHOOK_URL, which the bot's web server serves (None: polling)."""
+        return (urlsplit(self.webhook_url).path or "/") if self.webhook_url else None
 
     @property
     def callback_url(self) -> str | None:

@@ -1,8 +1,11 @@
-"""The bot's web server (aiohttp): KIE task callbacks and a health check.
+"""The bot's web server (aiohttp): KIE task callbacks and health checks (and, added by the App, Telegram's webhook).
 
     POST /kie/callback?job=<id>   a KIE callback; verified with KIE_WEBHOOK_HMAC_KEY when set (401 otherwise),
                                   then handed to the engine as a hint (engine/callbacks.py). 200 {"outcome": ...}
-    GET  /health                  200 "ok"
+    GET  /health                  200 "ok": the process answers (liveness)
+    GET  /healthz                 the database, Redis (when configured) and KIE (health.py): 200 {"status": "ok",
+                                  "checks": {...}}, or 503 {"status": "fail", "checks": {part: reason}} (readiness)
+    GET  /metrics                 Prometheus text format (metrics.py)
 
 KIE signs a callback (when enabled in its dashboard) with `X-Webhook-Timestamp` and `X-Webhook-Signature` =
 base64(HMAC-SHA256(key, taskId + "." + timestamp)); the task id is `data.taskId`, or `data.task_id` in some
@@ -15,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,17 +33,33 @@ class CallbackReceiver(Protocol):
     async def receive(self, task_id: str, job_id: int | None) -> str: ...
 
 
+class HealthReport(Protocol):
+    async def report(self) -> dict[str, str]: ...
+
+
 CALLBACKS: web.AppKey[CallbackReceiver] = web.AppKey("kie_callbacks", CallbackReceiver)
 HMAC_KEY: web.AppKey[str | None] = web.AppKey("kie_webhook_hmac_key", str)
+HEALTH: web.AppKey[HealthReport] = web.AppKey("health", HealthReport)
+METRICS: web.AppKey[Callable[[], Awaitable[bytes]]] = web.AppKey("metrics")
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def build_web_app(callbacks: CallbackReceiver, *, hmac_key: str | None = None) -> web.Application:
-    """The web app; `callbacks` is the engine's `CallbackInbox`."""
+def build_web_app(callbacks: CallbackReceiver, *, hmac_key: str | None = None,
+                  health_report: HealthReport | None = None,
+                  metrics: Callable[[], Awaitable[bytes]] | None = None) -> web.Application:
+    """The web app; `callbacks` is the engine's `CallbackInbox`, `health_report` a `health.Health`, `metrics` what
+    renders /metrics."""
     app = web.Application(client_max_size=MAX_BODY)
     app[CALLBACKS] = callbacks
     app[HMAC_KEY] = hmac_key or None
     app.router.add_post(CALLBACK_PATH, kie_callback)
     app.router.add_get("/health", health)
+    if health_report is not None:
+        app[HEALTH] = health_report
+        app.router.add_get("/healthz", healthz)
+    if metrics is not None:
+        app[METRICS] = metrics
+        app.router.add_get("/metrics", serve_metrics)
     return app
 
 
@@ -60,6 +80,18 @@ async def kie_callback(request: web.Request) -> web.Response:
 
 async def health(request: web.Request) -> web.Response:
     return web.Response(text="ok")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    checks = await request.app[HEALTH].report()
+    healthy = all(outcome == "ok" for outcome in checks.values())
+    return web.json_response({"status": "ok" if healthy else "fail", "checks": checks},
+                             status=200 if healthy else 503)
+
+
+async def serve_metrics(request: web.Request) -> web.Response:
+    body = await request.app[METRICS]()
+    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
 def signature_ok(key: str, task_id: str, timestamp: str, signature: str) -> bool:

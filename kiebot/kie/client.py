@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -40,6 +40,12 @@ _MAX_DELAY = 30.0
 FormFactory = Callable[[], aiohttp.FormData]
 
 
+class RequestObserver(Protocol):
+    def kie_request(self, path: str, code: int, seconds: float) -> None:
+        """`code`: 200, KIE's error code, or NO_ANSWER (0) when no answer came."""
+        ...
+
+
 class KieClient:
     """One instance per process; share it. The limits are (calls, seconds) windows per instance."""
 
@@ -57,6 +63,7 @@ class KieClient:
         poll_limit: tuple[int, float] = (10, 1.0),
         rate_limiter: RateLimiter | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        observer: RequestObserver | None = None,
     ) -> None:
         self._api_base = api_base.rstrip("/")
         self._upload_base = upload_base.rstrip("/")
@@ -67,6 +74,7 @@ class KieClient:
         self._max_retries = max_retries
         self._backoff_base = backoff_base
         self._sleep = sleep  # injectable so tests can see backoff delays without waiting
+        self._observer = observer  # the App's metrics: every request's path, outcome code and duration
         self._limiter = rate_limiter or SlidingWindowLimiter({CREATE: create_limit, POLL: poll_limit})
 
     def __repr__(self) -> str:  # the default repr would be harmless, but never risk the key
@@ -256,10 +264,12 @@ class KieClient:
             self._own_session = True
         return self._session
 
-    @staticmethod
-    def _log(method: str, url: str, status: int | str, code: int | str, started: float) -> None:
-        elapsed_ms = (time.monotonic() - started) * 1000
-        log.info("KIE %s %s -> HTTP %s code %s in %.0f ms", method, _path(url), status, code, elapsed_ms)
+    def _log(self, method: str, url: str, status: int | str, code: int | str, started: float) -> None:
+        """Every request ends here once, answered or not: logged and handed to the observer."""
+        elapsed = time.monotonic() - started
+        log.info("KIE %s %s -> HTTP %s code %s in %.0f ms", method, _path(url), status, code, elapsed * 1000)
+        if self._observer is not None:
+            self._observer.kie_request(_path(url), code if isinstance(code, int) else NO_ANSWER, elapsed)
 
 
 def _path(url: str) -> str:

@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from kiebot.store.observe import OBSERVER, StoreObserver
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 ALEMBIC_INI = PACKAGE_DIR / "alembic.ini"
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
@@ -90,13 +92,13 @@ def dialect_insert(session: AsyncSession | AsyncEngine) -> Any:
     raise NotImplementedError(f"unsupported database dialect {name!r}")
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: AsyncEngine, info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
-def reader_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def reader_factory(engine: AsyncEngine, info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
     """Sessions for reads only: on SQLite they never wait for (or block) the one writer."""
-    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, info=info)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -143,5 +145,7 @@ class Database:
     read: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def of(cls, engine: AsyncEngine) -> Database:
-        return cls(engine, session_factory(engine), reader_factory(engine))
+    def of(cls, engine: AsyncEngine, observer: StoreObserver | None = None) -> Database:
+        """`observer` (the App's metrics) hears of every ledger movement its sessions commit (`store/observe.py`)."""
+        info = {OBSERVER: observer} if observer is not None else None
+        return cls(engine, session_factory(engine, info), reader_factory(engine, info))

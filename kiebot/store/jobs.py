@@ -457,3 +457,10 @@ async def set_status_message(session: AsyncSession, job_id: int, message_id: int
     await session.execute(
         update(Job).where(Job.id == job_id).values(status_message_id=message_id, status_text=text)
     )
+
+
+async def count_by_model_and_state(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """(model, state, jobs) over every stored job: the metrics' generations and queue depth."""
+    rows = await session.execute(
+        select(Job.model_id, Job.state, func.count()).group_by(Job.model_id, Job.state))
+    return [(str(model), str(state), int(count)) for model, state, count in rows]

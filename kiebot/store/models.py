@@ -285,3 +285,13 @@ class OperatorAlert(Base):
 
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SeenUpdate(Base):
+    """A Telegram update id already taken in webhook mode without Redis: Telegram delivers an update again when it
+    got no 2xx, and it is handled once. Rows older than WEBHOOK_DEDUP_SECONDS are pruned."""
+
+    __tablename__ = "seen_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

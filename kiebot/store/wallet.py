@@ -27,6 +27,7 @@ from sqlalchemy.orm.util import identity_key
 
 from kiebot.store.db import dialect_insert
 from kiebot.store.models import LedgerEntry, LedgerKind, User
+from kiebot.store.observe import note_ledger
 
 CREDIT_KINDS = frozenset(
     {LedgerKind.BONUS, LedgerKind.GRANT, LedgerKind.TOPUP, LedgerKind.PROMO, LedgerKind.REFERRAL, LedgerKind.REFUND_UNDO}
@@ -109,6 +110,7 @@ async def _move(
                 f"{kind} {key}: user {user_id} is missing or short (needs balance>={need_balance}, held>={need_held})"
             ) from None
         return False
+    note_ledger(session, str(kind))
     await _refresh_user(session, user_id)
     return True
 

@@ -1,9 +1,10 @@
-"""End-to-end stack: the bot's real polling loop and job worker, a fake Telegram Bot API and the KIE
-emulator, each a real HTTP server on 127.0.0.1. Restarts reuse the same SQLite file."""
+"""End-to-end stack: the bot's real polling loop (or its webhook, with `webhook=True`) and job worker, a fake
+Telegram Bot API and the KIE emulator, each a real HTTP server on 127.0.0.1. Restarts reuse the same SQLite file."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from tests.fakes import FakeTelegram, FakeUser, FloodLimits
 
 TOKEN = "123456789:TEST_token_for_the_fake_telegram_api_00"
 KIE_KEY = "test-kie-key-0123456789abcdef"
+WEBHOOK_SECRET = "e2e-webhook-secret_0123456789"
+WEBHOOK_PATH = "/telegram/webhook"
 
 
 class Stack:
@@ -35,9 +38,15 @@ class Stack:
         await db.migrate(self.settings.database_url)
         self.app = App(self.settings)
         polled_before = len(self.tg.calls("getUpdates"))
+        checked_before = len(self.tg.calls("getWebhookInfo"))
         self._task = asyncio.create_task(self.app.run())
-        # This bot polls: a getUpdates after its start (an earlier bot's calls do not count).
-        await self.tg.wait_for(lambda: len(self.tg.calls("getUpdates")) > polled_before, timeout=10)
+        if self.settings.webhook_url:
+            # This bot listens, has checked the webhook (an earlier bot's calls do not count) and Telegram has it.
+            url = self.settings.webhook_url
+            await self.tg.wait_for(lambda: len(self.tg.calls("getWebhookInfo")) > checked_before
+                                   and self.tg.webhook_url == url, timeout=10)
+        else:  # This bot polls: a getUpdates after its start.
+            await self.tg.wait_for(lambda: len(self.tg.calls("getUpdates")) > polled_before, timeout=10)
         return self.app
 
     async def stop_bot(self) -> None:
@@ -82,9 +91,25 @@ def make_settings(tmp_path: Path, tg: FakeTelegram, kie: RunningEmulator, **over
     return Settings(_env_file=None, **values)
 
 
+def free_port() -> int:
+    """A port free right now, for a web server whose URL must be known before it starts (the webhook's)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def webhook_settings() -> dict[str, Any]:
+    port = free_port()
+    return {"web_port": port, "webhook_url": f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+            "webhook_secret": WEBHOOK_SECRET}
+
+
 @contextlib.asynccontextmanager
-async def running_stack(tmp_path: Path, flood: FloodLimits | None = None, **overrides: Any) -> AsyncIterator[Stack]:
+async def running_stack(tmp_path: Path, flood: FloodLimits | None = None, *, webhook: bool = False,
+                        **overrides: Any) -> AsyncIterator[Stack]:
     timings = EmulatorTimings(null_record_s=0.2, queue_s=0.2, generate_s=0.6)
+    if webhook:
+        overrides = {**webhook_settings(), **overrides}
     if flood is not None:  # the bot is set up for the limits of the Telegram it talks to
         overrides.setdefault("telegram_chat_rate", flood.per_chat_rate if flood.enabled else 100.0)
         overrides.setdefault("telegram_chat_burst", flood.per_chat_burst if flood.enabled else 100)
@@ -102,6 +127,13 @@ async def running_stack(tmp_path: Path, flood: FloodLimits | None = None, **over
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     async with running_stack(tmp_path) as s:
+        yield s
+
+
+@pytest.fixture
+async def webhook_stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    """The bot in webhook mode: the fake Telegram POSTs updates to the bot's web server."""
+    async with running_stack(tmp_path, webhook=True) as s:
         yield s
 
 

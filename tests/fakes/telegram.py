@@ -14,6 +14,7 @@ from typing import Any
 from .telegram_server import BotApiServer, RecordedCall
 from .telegram_state import FakeMessage, FloodLimits, StoredFile, TelegramState
 from .telegram_user import FakeUser, UserDriver
+from .telegram_webhook import Delivery
 
 JSON = dict[str, Any]
 
@@ -119,6 +120,23 @@ class FakeTelegram(UserDriver):
     def pending_updates(self) -> list[JSON]:
         """Updates queued and not yet confirmed by the bot."""
         return list(self.state.updates)
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The URL set with setWebhook (None: the bot polls)."""
+        return self.server.webhook.url
+
+    @property
+    def webhook_deliveries(self) -> list[Delivery]:
+        """Every POST of a queued update to the webhook, with the status the bot answered (0: no answer)."""
+        return list(self.server.webhook.deliveries)
+
+    async def post_to_webhook(self, update: JSON, *, secret: str | None = "") -> int:
+        """POST an update to the bot's webhook now, with ``secret`` as the secret token ("": the one set with
+        setWebhook, None: no header); returns the HTTP status. The queue is not involved: a test uses it to
+        deliver an update again or to send a forged one."""
+        webhook = self.server.webhook
+        return await webhook.post(update, webhook.secret if secret == "" else secret)
 
     # ----------------------------------------------------------------- how Telegram behaves
 

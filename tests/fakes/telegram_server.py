@@ -42,6 +42,7 @@ from .telegram_limits import (
     validate_markup,
 )
 from .telegram_state import FakeMessage, StoredFile, TelegramState, is_image, media_meta
+from .telegram_webhook import WebhookDelivery
 
 JSON = dict[str, Any]
 
@@ -146,7 +147,7 @@ class BotApiServer:
         self.callback_query_ttl = callback_query_ttl
         self.calls: list[RecordedCall] = []
         self.url_fetches: list[tuple[str, int | None]] = []  # (url, bytes fetched)
-        self.webhook_url: str | None = None
+        self.webhook = WebhookDelivery(state)
         self._failures: dict[str, list[_Failure]] = {}
         self._poller: asyncio.Event | None = None
         self._closing = False
@@ -174,6 +175,7 @@ class BotApiServer:
     async def close(self) -> None:
         self._closing = True  # releases pending long polls at once
         self.state.touch()
+        await self.webhook.close()
         if self._http:
             await self._http.close()
         if self._runner:
@@ -259,21 +261,32 @@ class BotApiServer:
         return True
 
     async def _delete_webhook(self, p: _Params) -> bool:
-        self.webhook_url = None
+        self.webhook.delete()
         if p.flag("drop_pending_updates"):
             self.state.updates.clear()
         return True
 
     async def _set_webhook(self, p: _Params) -> bool:
+        """An empty URL removes the webhook, as in Telegram. (Telegram also wants https on port 443, 80, 88 or
+        8443; the fake takes the bot's plain http on 127.0.0.1.)"""
+        url = p.text("url") or ""
+        if not url:
+            return await self._delete_webhook(p)
+        if not url.startswith(("http://", "https://")):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         secret = p.text("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise bad_request("secret token contains unallowed characters")
-        self.webhook_url = p.text("url") or None
+        max_connections = p.integer("max_connections", 40) or 40
+        if not 1 <= max_connections <= 100:
+            raise bad_request("bad webhook: max_connections must be 1-100")
+        if p.flag("drop_pending_updates"):
+            self.state.updates.clear()
+        self.webhook.set(url, secret, max_connections, p.json_value("allowed_updates"))
         return True
 
     async def _get_webhook_info(self, _: _Params) -> JSON:
-        return {"url": self.webhook_url or "", "has_custom_certificate": False,
-                "pending_update_count": len(self.state.updates)}
+        return self.webhook.info()
 
     @staticmethod
     def _commands_key(p: _Params) -> tuple[str, str]:
@@ -301,7 +314,7 @@ class BotApiServer:
     # ----------------------------------------------------------------- getUpdates
 
     async def _get_updates(self, p: _Params) -> list[JSON]:
-        if self.webhook_url:
+        if self.webhook.url:
             raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
                                 "use deleteWebhook to delete the webhook first")
         offset = p.integer("offset", 0) or 0
