@@ -5,13 +5,19 @@
 Two ways to take a turn, which is how answers to a user go ahead of the engine's messages (`flood.in_background`):
 `reserve` takes the next turn even if it lies ahead (the caller sleeps until then), `take_if_free` takes one only
 when it is free now. With the paces in Redis the rule holds across replicas: a background message on one replica
-yields to the answers another replica has reserved.
+yields to the answers another replica has reserved. While Redis cannot be reached, `RedisPaces` keeps the paces in
+the process (a 429 is then possible; it is waited out as Telegram says).
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 Chat = Any  # a chat id (int or @username); None: a method without a chat
 
@@ -126,16 +132,41 @@ class RedisPaces:
         self._global = _timing(global_rate, int(global_rate))
         self._chat = _timing(chat_rate, chat_burst)
         self._script = redis.register_script(_GCRA)
+        self._local = MemoryPaces(global_rate, chat_rate, chat_burst, clock or time.monotonic)
+        self._redis_down = False
 
     async def reserve(self, chat: Chat | None) -> float:
-        return await self._run("reserve", chat)
+        try:
+            return self._up(await self._run("reserve", chat))
+        except RedisError as exc:
+            return await self._down(exc).reserve(chat)
 
     async def take_if_free(self, chat: Chat | None) -> float:
-        return await self._run("free", chat)
+        try:
+            return self._up(await self._run("free", chat))
+        except RedisError as exc:
+            return await self._down(exc).take_if_free(chat)
 
     async def hold_off(self, chat: Chat | None, seconds: float) -> None:
+        await self._local.hold_off(chat, seconds)
         if chat is not None:
-            await self._run("hold", chat, hold=seconds, only_chat=True)
+            try:
+                await self._run("hold", chat, hold=seconds, only_chat=True)
+            except RedisError as exc:
+                self._down(exc)
+
+    def _up(self, delay: float) -> float:
+        if self._redis_down:
+            log.warning("Telegram pace: Redis is back; shared again")
+            self._redis_down = False
+        return delay
+
+    def _down(self, exc: RedisError) -> MemoryPaces:
+        """This process's paces while Redis cannot be reached (said once per outage)."""
+        if not self._redis_down:
+            log.warning("Telegram pace: Redis unreachable (%s); pacing in this process", type(exc).__name__)
+        self._redis_down = True
+        return self._local
 
     async def _run(self, mode: str, chat: Chat | None, *, hold: float = 0.0, only_chat: bool = False) -> float:
         keys, timings = [], []

@@ -1,13 +1,18 @@
 """The pause after KIE says the account is out of credits (402): until it ends, new submissions wait instead of
 failing one by one. `MemoryPause` is this process's; `RedisPause` (`REDIS_URL`) is seen by every replica, so the
-first 402 any of them meets stops them all."""
+first 402 any of them meets stops them all (and, while Redis cannot be reached, this replica still knows its own)."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from redis.exceptions import RedisError
+
 from kiebot.clock import utcnow
+
+log = logging.getLogger(__name__)
 
 
 class CreditsPause(Protocol):
@@ -47,12 +52,22 @@ class RedisPause:
         self.key = key
         self.clock = clock
         self._script = redis.register_script(_PAUSE)
+        self._local = MemoryPause()  # this replica's own pauses, for when Redis cannot be reached
 
     async def until(self) -> datetime | None:
-        raw = await self.redis.get(self.key)
+        try:
+            raw = await self.redis.get(self.key)
+        except RedisError as exc:
+            log.warning("credits pause: Redis unreachable (%s); using this replica's own", type(exc).__name__)
+            return await self._local.until()
         return None if raw is None else datetime.fromtimestamp(int(raw) / 1000, utcnow().tzinfo)
 
     async def pause(self, until: datetime) -> None:
+        await self._local.pause(until)
         ttl_ms = int((until - self.clock()).total_seconds() * 1000)
-        if ttl_ms > 0:
+        if ttl_ms <= 0:
+            return
+        try:
             await self._script(keys=[self.key], args=[int(until.timestamp() * 1000), ttl_ms])
+        except RedisError as exc:
+            log.warning("credits pause: Redis unreachable (%s); only this replica pauses", type(exc).__name__)

@@ -3,16 +3,21 @@
 KIE rejects excess calls with 429 instead of queueing them, so waiting here is cheaper than retrying.
 `RateLimiter` is the whole interface the client uses. `SlidingWindowLimiter` counts in this process;
 `RedisSlidingWindowLimiter` counts in Redis (`REDIS_URL`), so several replicas together stay within one account's
-limits.
+limits; while Redis cannot be reached it counts in the process (a 429 is then possible, and retried).
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
+
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 
 class RateLimiter(Protocol):
@@ -100,6 +105,8 @@ class RedisSlidingWindowLimiter:
         self._clock = clock
         self._sleep = sleep
         self._script = redis.register_script(_SLIDING_WINDOW)
+        self._local = SlidingWindowLimiter(limits, clock=clock or time.monotonic)  # while Redis is unreachable
+        self._redis_down = False
 
     async def try_acquire(self, key: str) -> float:
         """Admit one call now and return 0, or return how many seconds to wait before asking again."""
@@ -113,5 +120,19 @@ class RedisSlidingWindowLimiter:
         return int(wait_ms) / 1000
 
     async def acquire(self, key: str) -> None:
-        while (wait := await self.try_acquire(key)) > 0:
+        while (wait := await self._try_shared(key)) > 0:
             await self._sleep(wait)
+
+    async def _try_shared(self, key: str) -> float:
+        """The shared window; this process's own while Redis cannot be reached (said once per outage)."""
+        try:
+            wait = await self.try_acquire(key)
+        except RedisError as exc:
+            if not self._redis_down:
+                log.warning("KIE rate limits: Redis unreachable (%s); counting in this process", type(exc).__name__)
+            self._redis_down = True
+            return self._local.try_acquire(key)
+        if self._redis_down:
+            log.warning("KIE rate limits: Redis is back; counting there again")
+            self._redis_down = False
+        return wait
