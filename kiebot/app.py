@@ -276,6 +276,11 @@ class App:
 
 async def run_bot(settings: Settings) -> None:
     app = App(settings)
+    # Replicas never migrate (two at once would race): `kiebot migrate` runs once, before they start.
+    if not await db.schema_is_current(app.engine_db):
+        await app.close()
+        raise SystemExit("kiebot: the database is not up to date: run `kiebot migrate` first "
+                         "(once, before any replica starts).")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(app.stop()))

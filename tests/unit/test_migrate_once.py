@@ -34,3 +34,14 @@ async def test_two_migrations_at_once_on_postgresql_both_succeed() -> None:
         finally:
             await engine.dispose()
         assert len(versions) == 1 and jobs == 0
+
+
+async def test_run_refuses_a_database_that_was_not_migrated(tmp_path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'new.db'}",
+           "BOT_TOKEN": "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0", "KIE_API_KEY": "kie-key-for-this-test-0123456789",
+           "TELEGRAM_API_BASE": "http://127.0.0.1:1", "KIE_API_BASE": "http://127.0.0.1:1"}
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "kiebot", "run", env=env, cwd=tmp_path,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode != 0
+    assert "run `kiebot migrate` first" in out.decode()
