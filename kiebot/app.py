@@ -22,6 +22,7 @@ from kiebot.bot.factory import create_bot, create_dispatcher, register_commands
 from kiebot.bot.i18n import Translator
 from kiebot.bot.notifier import TelegramNotifier
 from kiebot.bot.observe import instrument
+from kiebot.bot.pace import Paces, RedisPaces
 from kiebot.bot.stars import TelegramStars
 from kiebot.bot.webhook import (
     DatabaseUpdateLog,
@@ -36,8 +37,10 @@ from kiebot.catalog import Catalog
 from kiebot.config import Settings
 from kiebot.engine import Engine
 from kiebot.engine.credits import CHECK_SECONDS, TTL_SECONDS, KieCredits
+from kiebot.engine.pause import RedisPause
 from kiebot.health import Health
-from kiebot.kie.client import KieClient
+from kiebot.kie.client import CREATE, POLL, KieClient
+from kiebot.kie.ratelimit import RateLimiter, RedisSlidingWindowLimiter, SlidingWindowLimiter
 from kiebot.metrics import Metrics
 from kiebot.services.account import AccountService
 from kiebot.services.answers import InputFiles
@@ -60,6 +63,11 @@ USER_CACHE_SECONDS = 300.0  # how long a user's name and language are taken from
 # default ratios, so a middle collection still walks ~20 000 objects at most. With the start-up heap frozen
 # (`settle_heap`) a full collection only walks what was made since.
 GC_THRESHOLD = (2_000, 10, 10)
+# KIE counts calls as they arrive, the limiter as they leave; a call held up on its way (a busy event loop, the
+# network) would land in the next window of KIE's with a full burst admitted right after it. Counting windows this
+# much longer than KIE's keeps the two apart. Measured: without it the two-replica test met 429s at 5 polls/s
+# against a limit of 8.
+KIE_WINDOW_SLACK = 0.25  # seconds
 UPLOAD_CACHE_SHARE = 0.5  # an upload is reused for half of UPLOAD_TTL_HOURS, so a reused link is never near expiry
 CLEANUP_SECONDS = 24 * 3600.0  # the database upkeep runs at start-up and then daily
 
@@ -93,12 +101,9 @@ class App:
         self.db = db.Database.of(self.engine_db, observer=self.metrics)
         self.sessionmaker = self.db.write
         assert settings.kie_api_key is not None
-        self.kie = KieClient(
-            settings.kie_api_base, settings.kie_upload_base, settings.kie_api_key.get_secret_value(),
-            create_limit=(settings.kie_create_per_10s, 10.0), poll_limit=(settings.kie_polls_per_second, 1.0),
-            placeholder_callback_url=settings.kie_placeholder_callback_url,
-            observer=self.metrics,
-        )
+        self.kie = KieClient(settings.kie_api_base, settings.kie_upload_base, settings.kie_api_key.get_secret_value(),
+                             rate_limiter=self.kie_limiter(), observer=self.metrics,
+                             placeholder_callback_url=settings.kie_placeholder_callback_url)
         money = MoneyService.of(self.db, settings, self.catalog)
         uploads = self.cache("uploads", ttl=settings.upload_ttl_hours * 3600 * UPLOAD_CACHE_SHARE)
         self.services = AppServices(
@@ -114,7 +119,7 @@ class App:
             jobs=JobControl(self.db, settings.max_active_per_user),
             stats=StatsService(self.db, self._kie_balance),
         )
-        self.bot: Bot = create_bot(settings)
+        self.bot: Bot = create_bot(settings, self.telegram_paces())
         self.dispatcher: Dispatcher = create_dispatcher(
             self.services, storage=SqlStorage(self.db.write, single=self.db.single))
         instrument(self.dispatcher, self.bot, self.metrics)
@@ -122,7 +127,8 @@ class App:
                                          settings)
         self.engine = Engine(sessionmaker=self.sessionmaker, kie=self.kie, catalog=self.catalog,
                              notifier=self.notifier, settings=settings,
-                             models_changed=self.services.offering.forget_disabled)
+                             models_changed=self.services.offering.forget_disabled,
+                             pause=RedisPause(self.redis) if self.redis is not None else None)
         # The KIE account's credits, cached (in Redis with REDIS_URL) and checked against KIE_CREDITS_ALERT.
         self.credits = KieCredits(self.kie, self.cache("kie", ttl=TTL_SECONDS), self.engine.alerts,
                                   settings.kie_credits_alert)
@@ -133,6 +139,21 @@ class App:
 
     async def _kie_balance(self) -> Decimal | None:
         return await self.credits.current()
+    # With REDIS_URL the limits of the one KIE account and the one bot token are counted in Redis, so the replicas
+    # together stay within them; without it, in this process.
+    def kie_limiter(self) -> RateLimiter:
+        create, poll = 10.0 + KIE_WINDOW_SLACK, 1.0 + KIE_WINDOW_SLACK
+        limits = {CREATE: (self.settings.kie_create_per_10s, create), POLL: (self.settings.kie_polls_per_second, poll)}
+        if self.redis is None:
+            return SlidingWindowLimiter(limits)
+        return RedisSlidingWindowLimiter(self.redis, limits)
+
+    def telegram_paces(self) -> Paces | None:
+        if self.redis is None:
+            return None  # the flood control's own, in memory
+        settings = self.settings
+        return RedisPaces(self.redis, settings.telegram_global_rate, settings.telegram_chat_rate,
+                          settings.telegram_chat_burst)
 
     def cache(self, name: str, ttl: float) -> Cache:
         """A cache in Redis when REDIS_URL is set (shared by replicas), else in this process's memory."""
@@ -305,6 +326,11 @@ class App:
 
 async def run_bot(settings: Settings) -> None:
     app = App(settings)
+    # Replicas never migrate (two at once would race): `kiebot migrate` runs once, before they start.
+    if not await db.schema_is_current(app.engine_db):
+        await app.close()
+        raise SystemExit("kiebot: the database is not up to date: run `kiebot migrate` first "
+                         "(once, before any replica starts).")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(app.stop()))

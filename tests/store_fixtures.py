@@ -11,6 +11,7 @@ tests never see each other's rows). Without TEST_DATABASE_URL the PostgreSQL var
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from kiebot.store.db import create_engine, migrate, session_factory
@@ -136,3 +137,18 @@ async def db_session(store_db: StoreDB) -> AsyncIterator[AsyncSession]:
     """One AsyncSession; the test commits when it wants to (rolled back / closed at the end)."""
     async with store_db.sessionmaker() as session:
         yield session
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """The URL of a new, empty PostgreSQL database (dropped afterwards), for processes that take only a
+    DATABASE_URL (a schema's search_path cannot travel in one). Skips without TEST_DATABASE_URL."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set: PostgreSQL tests skipped")
+    name = f"kiebot_{uuid.uuid4().hex[:16]}"
+    await _as_admin(url, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _as_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -16,6 +16,7 @@ from kiebot.bot.flood import FloodControl
 from kiebot.bot.handlers import build_routers
 from kiebot.bot.i18n import LANGUAGES, Translator
 from kiebot.bot.middlewares import LogContext, OfferedCatalogMiddleware, PrivateChatsOnly, UserMiddleware
+from kiebot.bot.pace import Paces
 from kiebot.bot.responses import KeepResponseTypes
 from kiebot.config import Settings
 from kiebot.store.fsm import SqlStorage
@@ -24,12 +25,13 @@ COMMANDS = ("start", "models", "balance", "topup", "history", "promo", "language
             "cancel")
 
 
-def create_bot(settings: Settings) -> Bot:
+def create_bot(settings: Settings, paces: Paces | None = None) -> Bot:
+    """`paces`: the turns shared by replicas (Redis); None: this process's own, at the configured rates."""
     assert settings.bot_token is not None
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
     session.middleware(KeepResponseTypes())
     session.middleware(FloodControl(settings.telegram_global_rate, settings.telegram_chat_rate,
-                                    settings.telegram_chat_burst))
+                                    settings.telegram_chat_burst, paces=paces))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,

@@ -31,6 +31,7 @@ from kiebot.engine.alerts import Alerts
 from kiebot.engine.callbacks import CallbackInbox
 from kiebot.engine.leases import Heartbeat
 from kiebot.engine.outputs import measure_outputs
+from kiebot.engine.pause import CreditsPause, MemoryPause
 from kiebot.engine.ports import Kie, Notifier, RecipientGone
 from kiebot.kie import errors as kie_errors
 from kiebot.kie.records import TaskRecord
@@ -60,6 +61,7 @@ class Engine:
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
         models_changed: Callable[[], Awaitable[None]] | None = None,
+        pause: CreditsPause | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         # Called after a model was disabled, so what the bot offers (read through a cache) changes at once.
@@ -80,8 +82,9 @@ class Engine:
         # server could not start).
         self.callbacks_expected = settings.callback_url is not None
         self._wake = asyncio.Event()
-        # Set when KIE says the account is out of credits: new submissions wait instead of failing one by one.
-        self.paused_until: datetime | None = None
+        # Set when KIE says the account is out of credits: new submissions wait instead of failing one by one
+        # (in Redis when replicas share it).
+        self.pause = pause or MemoryPause()
 
     # --- the loop ------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -171,8 +174,9 @@ class Engine:
         if model is None or await self._disabled(model.id):  # KIE switched it off after this job was confirmed
             await self._fail(job, "unavailable", only_from=(JobState.WAITING,))
             return
-        if self.paused_until and self.clock() < self.paused_until:
-            await self._save(job, when_state=JobState.WAITING, next_check_at=self.paused_until)
+        paused_until = await self.pause.until()
+        if paused_until and self.clock() < paused_until:
+            await self._save(job, when_state=JobState.WAITING, next_check_at=paused_until)
             return
         if not await self._save(job, when_state=JobState.WAITING, state=JobState.SUBMITTING,
                                 submitted_at=self.clock(), kie_state=UNSENT):
@@ -232,7 +236,7 @@ class Engine:
 
     async def _alert_for(self, job: Job, exc: kie_errors.KieError) -> None:
         if isinstance(exc, kie_errors.KieInsufficientCredits):
-            self.paused_until = self.clock() + schedule.backoff(6, self.speedup)
+            await self.pause.pause(self.clock() + schedule.backoff(6, self.speedup))
             await self.alerts.kie_code(exc.code, "alert-kie-credits")
         elif isinstance(exc, kie_errors.KieFeatureDisabled):
             async with self.sessionmaker() as session:

@@ -19,6 +19,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -166,6 +168,14 @@ async def migrate(url: str | AsyncEngine, revision: str = "head") -> None:
         if path is not None:
             path.expanduser().parent.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(_upgrade, alembic_config(url), revision)
+
+
+async def schema_is_current(engine: AsyncEngine) -> bool:
+    """True when the database is at the newest migration, i.e. `kiebot migrate` has run for this release."""
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    async with engine.connect() as conn:
+        current = await conn.run_sync(lambda sync: set(MigrationContext.configure(sync).get_current_heads()))
+    return current == heads
 
 
 def _upgrade_on_connection(connection: Connection, revision: str) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 from aiogram import Bot
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 
-from kiebot.bot.flood import FloodControl, Pace, in_background
+from kiebot.bot.flood import FloodControl, in_background
+from kiebot.bot.pace import Pace
 
 TOKEN = "123456789:TEST_token_for_the_flood_control_000"
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from kiebot.store.db import create_engine
 from kiebot.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# Two `kiebot migrate` at once on PostgreSQL (two replicas' start scripts, say): the second waits for this lock, then
+# finds the schema at head and does nothing.
+MIGRATE_LOCK = 0x6B69656D  # "kiem"
 
 
 def _url() -> str:
@@ -36,6 +39,8 @@ def _configure(connection: Connection) -> None:
 def _run_on_connection(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
         context.run_migrations()
 
 
