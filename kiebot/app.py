@@ -29,6 +29,7 @@ from kiebot.services.generation import GenerationService
 from kiebot.services.history import HistoryService
 from kiebot.services.jobs import JobControl
 from kiebot.services.money import MoneyService
+from kiebot.services.next_steps import NextSteps
 from kiebot.services.offering import Offering
 from kiebot.services.stars import ReconcileReport
 from kiebot.store import db
@@ -65,17 +66,19 @@ class App:
         )
         money = MoneyService.of(self.db, settings, self.catalog)
         uploads = self.cache("uploads", ttl=settings.upload_ttl_hours * 3600 * UPLOAD_CACHE_SHARE)
+        offering = Offering(self.db, self.catalog)
         self.services = AppServices(
             settings=settings,
             translator=self.translator,
-            offering=Offering(self.db, self.catalog),
+            offering=offering,
             accounts=AccountService(self.db, settings.welcome_bonus, self.cache("users", ttl=USER_CACHE_SECONDS)),
-            history=HistoryService(self.db),
+            history=HistoryService(self.db, settings.upload_ttl_hours),
             generation=GenerationService(self.db, settings.price_markup, settings.max_active_per_user,
                                          money.free_policy),
             inputs=InputFiles(self.kie, uploads),
             money=money,
             jobs=JobControl(self.db, settings.max_active_per_user),
+            next_steps=NextSteps(self.db, offering, settings.upload_ttl_hours),
         )
         self.bot: Bot = create_bot(settings)
         self.dispatcher: Dispatcher = create_dispatcher(

@@ -103,6 +103,28 @@ class JobCB(CallbackData, prefix="j"):
     job_id: int
 
 
+class NextAction(StrEnum):
+    STEP = "step"  # a next step under a result (`step`: a services.next_steps.Step value): its short model list
+    MODEL = "model"  # a model of that list (`slug`): its form, with the result filled in
+
+
+class NextCB(CallbackData, prefix="nx"):
+    """Continue from the user's generation `job_id` (its id, never its URLs: at most ~58 bytes with a 30-char slug)."""
+
+    action: NextAction
+    job_id: int
+    step: str = ""
+    slug: str = ""
+
+
+class ParentCB(CallbackData, prefix="wp"):
+    """On a step asking for an earlier generation: the user's job `job_id` (its result item `item`)."""
+
+    token: int
+    job_id: int
+    item: int = 0
+
+
 class TopupCB(CallbackData, prefix="tu"):
     """Buy the package of `stars` Stars (the invoice names the package it was shown for)."""
 

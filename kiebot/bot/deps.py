@@ -16,6 +16,7 @@ from kiebot.services.generation import GenerationService
 from kiebot.services.history import HistoryService
 from kiebot.services.jobs import JobControl
 from kiebot.services.money import MoneyService
+from kiebot.services.next_steps import NextSteps
 from kiebot.services.offering import Offering
 
 
@@ -30,6 +31,7 @@ class AppServices:
     inputs: InputFiles
     money: MoneyService
     jobs: JobControl
+    next_steps: NextSteps  # continuing from a result
 
     def as_kwargs(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
