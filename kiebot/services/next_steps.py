@@ -145,10 +145,9 @@ def fits(model: ModelSpec, result: Result, ttl_hours: float, now: datetime) -> b
 
 
 def step_models(catalog: Catalog, step: Step, result: Result, ttl_hours: float, now: datetime) -> list[ModelSpec]:
-    """The offered models of `step` that can continue from `result`, in catalogue order (pinned first)."""
+    """The offered models of `step` that can continue from `result`, in catalogue order."""
     pairs = dict(STEPS.get(result.media or "", ())).get(step, ())
-    found = [m for category, task in pairs for m in catalog.models_in(category, task) if fits(m, result, ttl_hours, now)]
-    return catalog.ordered(found, {})
+    return [m for category, task in pairs for m in catalog.models_in(category, task) if fits(m, result, ttl_hours, now)]
 
 
 def offered_steps(catalog: Catalog, result: Result, ttl_hours: float, now: datetime) -> tuple[Step, ...]:
@@ -212,7 +211,7 @@ class Candidate:
 @dataclass(frozen=True)
 class ParentChoices:
     candidates: tuple[Candidate, ...]
-    makers: tuple[ModelSpec, ...]  # offered models whose results the field accepts: the way to make one
+    makers: tuple[ModelSpec, ...]  # offered models that make, from scratch, results the field accepts
 
 
 class StepOutcome(StrEnum):
@@ -252,7 +251,8 @@ class NextSteps:
         result = await self._result(user_id, job_id, catalog)
         if result is None:
             return StepOutcome.NOT_FOUND, []
-        models = step_models(catalog, step, result, self.ttl_hours, self.clock())[:SHORT_LIST]
+        found = step_models(catalog, step, result, self.ttl_hours, self.clock())
+        models = (await self.offering.ordered(catalog, found))[:SHORT_LIST]  # pinned, then the most used
         return (StepOutcome.READY if models else StepOutcome.NO_MODEL), models
 
     async def open(self, user_id: int, job_id: int, slug: str,
@@ -283,7 +283,9 @@ class NextSteps:
                 continue
             found += [Candidate(job.id, i, job.model_id, model, result.finished_at, result.titles[i] or result.prompt)
                       for i, item_id in enumerate(result.item_ids) if item_id]
-        makers = tuple(m for m in (catalog.get(mid) for mid in spec.parent.models) if m is not None)
+        # The way to make one from scratch: offered models among the accepted ones that need no earlier task.
+        makers = tuple(m for m in (catalog.get(mid) for mid in spec.parent.models)
+                       if m is not None and not parent_fields(m))
         return ParentChoices(tuple(found[:MAX_PARENTS]), makers)
 
     async def pick(self, user_id: int, model: ModelSpec, job_id: int, item: int,

@@ -17,7 +17,7 @@ LABEL_CHARS = 60  # a button shows about this much on a phone
 
 
 def step_rows(tr: Translate, job_id: int, steps: tuple[Step, ...], *, numbered: bool = False) -> Keyboard:
-    """🎬 Animate, ✏️ Edit, 🔍 Upscale… under the result of `job_id` (`numbered`: "🎬 #12", in a list of jobs)."""
+    """🎬 Animate, ✏️ Edit, 🔍 Upscale… under the result of `job_id` (`numbered`: "#12 → 🎬 Animate", in a list of jobs)."""
     def label(step: Step) -> str:
         return tr("btn-next-job", step=tr(f"btn-next-{step}"), job=job_id) if numbered else tr(f"btn-next-{step}")
 

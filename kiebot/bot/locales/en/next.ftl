@@ -6,7 +6,7 @@ btn-next-upscale = 🔍 Upscale
 btn-next-extend = ➕ Extend
 btn-next-cover = 🎤 Cover
 # a next step in the list of generations (/history)
-btn-next-job = { $step } #{ $job }
+btn-next-job = #{ $job } → { $step }
 next-models = { $step }: choose a model. The result of generation #{ $job } is already filled in.
 next-none = No model can do this with this result now. Open /models to choose another one.
 rule-parent = Choose one of your earlier generations with the buttons below
