@@ -63,6 +63,7 @@ class App:
         self.kie = KieClient(
             settings.kie_api_base, settings.kie_upload_base, settings.kie_api_key.get_secret_value(),
             create_limit=(settings.kie_create_per_10s, 10.0), poll_limit=(settings.kie_polls_per_second, 1.0),
+            placeholder_callback_url=settings.kie_placeholder_callback_url,
         )
         money = MoneyService.of(self.db, settings, self.catalog)
         uploads = self.cache("uploads", ttl=settings.upload_ttl_hours * 3600 * UPLOAD_CACHE_SHARE)

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8080, ge=0, le=65535)
     # The key set in KIE's dashboard for signed callbacks; when set, a callback with a bad signature gets 401.
     kie_webhook_hmac_key: SecretStr | None = None
+    # Sent as callBackUrl to the KIE APIs that require one (Suno) when PUBLIC_URL is not set: the bot polls instead.
+    kie_placeholder_callback_url: str = "https://example.com/kie/callback"
     # A worker's hold on a job; renewed every fifth of it while a step runs. After a crash the jobs are taken up
     # again within this time (plus WORKER_INTERVAL).
     job_lease_seconds: float = Field(default=25.0, gt=0)

@@ -3,7 +3,9 @@
 
     python scripts/build_catalog.py [--source ../shared/kie/kie-models.json] [--texts scripts/catalog_texts.json]
 
-Offered: every market model with a price in KIE's table; the others are listed under `excluded` with the reason.
+Offered: every market model with a price in KIE's table, then every priced model-specific ("legacy") endpoint
+(Veo 3.1, Suno, Runway, 4o Image, Flux Kontext) with the family adapter and endpoints the engine calls (`api`);
+the others are listed under `excluded` with the reason.
 Texts fall back to English (the model title, the schema description, a label made from the field name) when
 scripts/catalog_texts.json or one of its entries is missing; the script prints how many texts were missing.
 Hints are keyed by the schema description, which is written for API readers: `hints_en` rewrites the ones a
@@ -95,6 +97,55 @@ FORM_FIXES: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+# The model-specific APIs: which adapter (kiebot/kie/families) speaks each one, by id prefix.
+FAMILIES = (("veo3.1/", "veo"), ("suno/", "suno"), ("runway-aleph/", "aleph"), ("runway/", "runway"),
+            ("gpt4o-image/", "gpt4o_image"), ("flux-kontext/", "flux_kontext"))
+# Jobs whose result holds Suno tracks (result["items"], each with its audioId).
+SUNO_TRACKS = ["suno/generate", "suno/extend", "suno/upload-cover", "suno/upload-extend", "suno/add-instrumental",
+               "suno/add-vocals", "suno/mashup", "suno/replace-section"]
+VEO_VIDEOS = ["veo3.1/generate", "veo3.1/extend"]
+
+
+def _parent(models: list[str], value: str) -> dict[str, Any]:
+    return {"models": models, "value": value}
+
+
+# Fields that hold the KIE task id (or a per-output id) of one of the user's own earlier generations
+# (the contract with the "continue from a result" UI: docs/ARCHITECTURE.md).
+PARENTS: dict[str, dict[str, dict[str, Any]]] = {
+    "veo3.1/extend": {"taskId": _parent(VEO_VIDEOS, "task_id")},
+    "veo3.1/get-1080p-video": {"taskId": _parent(["veo3.1/generate"], "task_id")},
+    "veo3.1/get-4k-video": {"taskId": _parent(["veo3.1/generate"], "task_id")},
+    "suno/extend": {"audioId": _parent(SUNO_TRACKS, "output_id")},
+    "suno/replace-section": {"taskId": _parent(SUNO_TRACKS, "task_id"), "audioId": _parent(SUNO_TRACKS, "output_id")},
+    "suno/get-timestamped-lyrics": {"taskId": _parent(SUNO_TRACKS, "task_id"),
+                                    "audioId": _parent(SUNO_TRACKS, "output_id")},
+    "suno/generate-persona": {"taskId": _parent(SUNO_TRACKS, "task_id"), "audioId": _parent(SUNO_TRACKS, "output_id")},
+    "suno/cover-generate": {"taskId": _parent(SUNO_TRACKS, "task_id")},
+    "suno/wav-generate": {"taskId": _parent(SUNO_TRACKS, "task_id"), "audioId": _parent(SUNO_TRACKS, "output_id")},
+    "suno/vocal-removal": {"taskId": _parent(SUNO_TRACKS, "task_id"), "audioId": _parent(SUNO_TRACKS, "output_id")},
+    "suno/midi-generate": {"taskId": _parent(["suno/vocal-removal"], "task_id"),
+                           "audioId": _parent(["suno/vocal-removal"], "output_id")},
+    "runway/extend": {"taskId": _parent(["runway/generate", "runway/extend"], "task_id")},
+}
+# Values KIE infers from other fields when they are left out, as the price rules need them.
+INFERRED: dict[str, dict[str, dict[str, Any]]] = {
+    "veo3.1/generate": {"generationType": {"from": "imageUrls", "empty": "TEXT_2_VIDEO",
+                                           "filled": "FIRST_AND_LAST_FRAMES_2_VIDEO"}},
+}
+# Properties KIE documents (API.md) that the spec dump's schema lacks.
+EXTRA_PROPERTIES: dict[str, dict[str, Any]] = {
+    "gpt4o-image/generate": {"nVariants": {
+        "type": "integer", "enum": [1, 2, 4], "default": 1, "description": "Number of images to make (1, 2 or 4)",
+        "x-doc-issue": "Listed in API.md's create call; missing from the spec dump's schema."}},
+}
+LEGACY_FORM_FIXES: dict[str, dict[str, dict[str, Any]]] = {
+    model_id: {"uploadCn": {"hidden": True, "reason": "which of KIE's storage regions holds the file: not the user's concern"}}
+    for model_id in ("flux-kontext/generate", "runway-aleph/generate")
+}
+LEGACY_TYPICAL_SECONDS = {"text": 20, "sync": 5}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
@@ -114,8 +165,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def build(source: dict[str, Any], texts: dict[str, Any], missing: Counter[str]) -> dict[str, Any]:
     market = source["market_models"]
+    legacy = source.get("legacy_apis") or []
     slugs = _slugs([m["id"] for m in market if m.get("pricing")])
+    # Legacy slugs come after: a new endpoint never renames a market model's slug.
+    slugs.update(_slugs([m["id"] for m in legacy if m.get("pricing")], set(slugs.values())))
     offered = [_entry(m, slugs[m["id"]], texts, missing) for m in market if m.get("pricing")]
+    offered += [_legacy_entry(m, slugs[m["id"]], texts, missing) for m in legacy if m.get("pricing")]
     used_categories = dict.fromkeys(e["category"] for e in offered)
     used_tasks = dict.fromkeys(e["task"] for e in offered)
     return {
@@ -124,13 +179,13 @@ def build(source: dict[str, Any], texts: dict[str, Any], missing: Counter[str]) 
         "categories": {c: _texts_for(texts, "categories", c, c.capitalize(), missing) for c in used_categories},
         "tasks": {t: _texts_for(texts, "tasks", t, t.replace("-", " ").capitalize(), missing) for t in used_tasks},
         "models": offered,
-        "excluded": [{"id": m["id"], "reason": NO_PRICE} for m in market if not m.get("pricing")],
+        "excluded": [{"id": m["id"], "reason": NO_PRICE} for m in market + legacy if not m.get("pricing")],
     }
 
 
-def _slugs(ids: list[str]) -> dict[str, str]:
+def _slugs(ids: list[str], taken: set[str] | None = None) -> dict[str, str]:
     """Slugs assigned in sorted id order, so that a new model never renames an existing one's base slug."""
-    taken: set[str] = set()
+    taken = set(taken or ())
     result = {}
     for model_id in sorted(ids):
         result[model_id] = unique_slug(model_id, taken)
@@ -173,6 +228,37 @@ def _with_parents(model_id: str, schema: dict[str, Any]) -> dict[str, Any]:
     for name, (models, value) in parents.items():
         schema["properties"][name]["x-parent"] = {"models": models, "value": value}
     return schema
+
+
+def _legacy_entry(model: dict[str, Any], slug: str, texts: dict[str, Any], missing: Counter[str]) -> dict[str, Any]:
+    """A model-specific endpoint as a catalogue model: its schema is the whole request body (or the query), the
+    parent fields carry `x-parent`, and `api` tells the engine which adapter calls which endpoints."""
+    model_id = model["id"]
+    schema = json.loads(json.dumps(model["input_schema"]))  # a copy: x-parent and extra properties go in
+    for name, prop in (EXTRA_PROPERTIES.get(model_id) or {}).items():
+        schema["properties"][name] = prop
+        order = schema.setdefault("x-order", [])
+        if name not in order:
+            order.append(name)
+    for name, parent in (PARENTS.get(model_id) or {}).items():
+        schema["properties"][name]["x-parent"] = parent
+    family = next(name for prefix, name in FAMILIES if model_id.startswith(prefix))
+    entry = _entry({**model, "input_schema": schema}, slug, texts, missing)
+    # The adapter sends a placeholder callback URL (and polls) when PUBLIC_URL is not set: offered everywhere.
+    entry["callback_required"] = False
+    entry["api"] = {
+        "family": family,
+        "create": model["endpoint"],
+        "poll": model.get("status_endpoint"),
+        "scope": "query" if model.get("x-schema-scope") == "query parameters" else "body",
+    }
+    if model.get("status_endpoint") is None:
+        entry["typical_seconds"] = LEGACY_TYPICAL_SECONDS["sync"]
+    if model_id in INFERRED:
+        entry["inferred"] = INFERRED[model_id]
+    if model_id in LEGACY_FORM_FIXES:
+        entry["form"] = LEGACY_FORM_FIXES[model_id]
+    return entry
 
 
 def _media_length(model: dict[str, Any]) -> dict[str, Any]:

@@ -40,6 +40,8 @@ from kiebot.store.models import Job, JobState
 
 log = logging.getLogger(__name__)
 ALBUM_SIZE = 10  # sendMediaGroup takes 2-10 items
+TEXT_CHUNK = 3000  # characters of text per message: with the caption and HTML escapes, within Telegram's 4096
+MAX_COVER_BYTES = 200 * 1024  # Telegram's limit for an audio's thumbnail
 UPLOAD_LIMITS = {"photo": 10 * 1024 * 1024, "other": 50 * 1024 * 1024}
 EXTENSIONS = {
     "photo": {".png", ".jpg", ".jpeg", ".webp"},
@@ -106,20 +108,56 @@ class TelegramNotifier:
 
     # --- results --------------------------------------------------------------------------------
     async def deliver(self, job: Job, urls: list[str]) -> list[dict[str, Any]]:
-        model = self.catalog.get(job.model_id)
+        model = self.catalog.known(job.model_id)
         tr = self.translator.bind(job.language)
         caption = tr("result-caption", model=html.escape(model.name(job.language) if model else job.model_id), job=job.id)
-        if not urls:
-            raise RuntimeError("KIE reported success without result URLs")
-        kind = media_kind(model, urls[0])
+        result = job.result or {}
+        items, text = list(result.get("items") or []), result.get("text")
+        if not urls and not text:
+            raise RuntimeError("KIE reported success without a result")
         try:
             with in_background():  # the user's own answers go first
-                if len(urls) == 1:
-                    return [await self._send_one(job.chat_id, kind, urls[0], caption)]
-                return await self._send_album(job.chat_id, kind, urls, caption)
+                sent = await self._send_files(job.chat_id, model, urls, items, caption)
+                if text:
+                    sent += await self._send_text(job.chat_id, str(text), caption)
+                return sent
         except TelegramForbiddenError as exc:
             await self._mark_blocked(job.user_id)
             raise RecipientGone(str(exc)) from exc
+
+    async def _send_files(self, chat_id: int, model: ModelSpec | None, urls: list[str], items: list[dict[str, Any]],
+                          caption: str) -> list[dict[str, Any]]:
+        if not urls:
+            return []
+        kind = media_kind(model, urls[0])
+        if kind == "audio" and len(items) == len(urls):  # Suno tracks: each with its title, cover and length
+            return [await self._send_track(chat_id, item, caption) for item in items]
+        if len(urls) == 1:
+            return [await self._send_one(chat_id, kind, urls[0], caption)]
+        return await self._send_album(chat_id, kind, urls, caption)
+
+    async def _send_track(self, chat_id: int, item: dict[str, Any], caption: str) -> dict[str, Any]:
+        """A track as audio with its title, length and cover art (Telegram takes a cover only as an upload)."""
+        cover = await _download(item["cover_url"], MAX_COVER_BYTES) if item.get("cover_url") else None
+        seconds = item.get("seconds")
+        try:
+            message = await self.bot.send_audio(
+                chat_id, item["url"], caption=caption, title=item.get("title") or None,
+                duration=round(seconds) if isinstance(seconds, (int, float)) else None,
+                thumbnail=BufferedInputFile(cover, "cover.jpg") if cover else None)
+            return _sent_file(message)
+        except TelegramBadRequest as exc:  # Telegram could not fetch the track or refused the cover
+            log.info("track by URL refused (%s); sending it as a plain file", exc.message)
+            return await self._send_one(chat_id, "audio", item["url"], caption)
+
+    async def _send_text(self, chat_id: int, text: str, caption: str) -> list[dict[str, Any]]:
+        """A text result (lyrics, a style description): the caption, then the text in messages of Telegram's size."""
+        sent = []
+        for start in range(0, len(text), TEXT_CHUNK):  # cut before escaping: an entity is never split
+            part = html.escape(text[start : start + TEXT_CHUNK])
+            message = await self.bot.send_message(chat_id, f"{caption}\n\n{part}" if start == 0 else part)
+            sent.append({"type": "text", "message_id": message.message_id})
+        return sent
 
     async def _send_album(self, chat_id: int, kind: str, urls: list[str], caption: str) -> list[dict[str, Any]]:
         sent: list[dict[str, Any]] = []
@@ -229,12 +267,14 @@ def _sent_file(message: Message) -> dict[str, Any]:
     return {"type": "message", "message_id": message.message_id}
 
 
-async def _download(url: str) -> bytes | None:
+async def _download(url: str, limit: int | None = None) -> bytes | None:
+    """The file's bytes; None when it cannot be fetched or is larger than `limit`."""
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as http:
             async with http.get(url) as response:
                 response.raise_for_status()
-                return await response.read()
+                data = await (response.content.read(limit + 1) if limit else response.read())
+                return None if limit and len(data) > limit else data
     except (TimeoutError, aiohttp.ClientError) as exc:
         log.warning("could not download a result: %s", type(exc).__name__)
         return None

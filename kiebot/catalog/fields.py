@@ -101,6 +101,17 @@ def is_bot_filled(name: str) -> bool:
     return name.lower() in BOT_FILLED
 
 
+def fixed_value(prop: dict[str, Any]) -> tuple[bool, Any]:
+    """(True, value) for a field whose schema allows one value only (e.g. a `model` enum of one): the bot sends it
+    without asking."""
+    options = prop.get("enum")
+    if isinstance(options, list) and len(options) == 1:
+        return True, options[0]
+    if "const" in prop:
+        return True, prop["const"]
+    return False, None
+
+
 def build_fields(
     schema: dict[str, Any],
     texts: dict[str, Any],
@@ -120,7 +131,7 @@ def build_fields(
     for name in order:
         fix = fixes.get(name) or {}
         prop = props[name]
-        if is_bot_filled(name) or fix.get("hidden") or (prop.get("deprecated") and name not in required):
+        if is_bot_filled(name) or fix.get("hidden") or fixed_value(prop)[0] or (prop.get("deprecated") and name not in required):
             continue  # deprecated optional fields duplicate a newer one (e.g. image_size → aspect_ratio)
         is_required = (name in required and not fix.get("optional")) or bool(fix.get("required"))
         specs.append(build_field(name, prop, is_required, texts, prefix, fix))

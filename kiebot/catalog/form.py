@@ -24,7 +24,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from kiebot.catalog.fields import FieldKind, FieldSpec, is_bot_filled, option_key
+from kiebot.catalog.fields import FieldKind, FieldSpec, fixed_value, is_bot_filled, option_key
 from kiebot.catalog.model import ModelSpec
 
 YES = frozenset({"yes", "y", "true", "1", "да", "д", "on"})
@@ -168,13 +168,18 @@ def _describe(error: Any) -> str:
 
 # --- input ------------------------------------------------------------------------------------------
 def build_input(model: ModelSpec, values: dict[str, Any]) -> dict[str, Any]:
-    """The KIE `input`: the set values (typed already), the schema default of a required field left unset,
+    """The KIE `input`: the set values (typed already), the one value of a field that allows only one, the schema
+    default of a required field left unset,
     and `[]` for arrays the schema requires but the form lets the user skip (ModelSpec.notes says why)."""
     props: dict[str, Any] = model.schema.get("properties") or {}
     result: dict[str, Any] = {}
     for name, value in values.items():
         if name in props and not is_bot_filled(name) and not _blank(value):
             result[name] = _clean(value)
+    for name, prop in props.items():
+        fixed, value = fixed_value(prop)
+        if fixed and (name in (model.schema.get("required") or []) or name == "model"):
+            result[name] = value  # one allowed value (a fixed `model`): the bot fills it, never asks
     for name in model.schema.get("required") or []:
         prop = props.get(name) or {}
         if name in result:
@@ -199,5 +204,9 @@ def _clean(value: Any) -> Any:
 
 
 def validate_input(model: ModelSpec, input: dict[str, Any]) -> list[str]:
-    """Problems of `input` against the model's schema as published (empty: valid)."""
-    return sorted(_describe(e) for e in Draft202012Validator(model.schema).iter_errors(input))
+    """Problems of `input` against the model's schema as published (empty: valid), but for the fields the KIE
+    adapter fills itself (a required `callBackUrl` of Suno's endpoints)."""
+    schema = model.schema
+    if any(is_bot_filled(name) for name in schema.get("required") or []):
+        schema = {**schema, "required": [n for n in schema["required"] if not is_bot_filled(n)]}
+    return sorted(_describe(e) for e in Draft202012Validator(schema).iter_errors(input))

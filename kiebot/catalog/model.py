@@ -38,6 +38,10 @@ class ModelSpec:
     descriptions: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # why the form differs from the schema, per field
     pin: int | None = None  # from CATALOG_PATH: listed first in its category and task lists, lower pin first
+    # Model-specific KIE endpoints: {"family", "create", "poll", "scope"} (kiebot/kie/families); empty: the market API.
+    api: dict[str, str | None] = field(default_factory=dict)
+    # Values KIE infers when a field is left out: {name: {"from": field, "empty": value, "filled": value}}.
+    inferred: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def name(self, lang: str) -> str:
         return self.names.get(lang) or self.names.get("en") or self.id
@@ -77,6 +81,8 @@ def model_from_entry(entry: dict[str, Any]) -> ModelSpec:
         descriptions=dict(entry.get("description") or {}),
         notes={k: str(v.get("reason", "")) for k, v in form.items()},
         pin=entry.get("pin"),
+        api=dict(entry.get("api") or {}),
+        inferred=dict(entry.get("inferred") or {}),
     )
 
 

@@ -2,7 +2,8 @@
 
 A rule `{"when": {...}, "credits": c, "unit": u}` applies when every key of `when` matches the input:
 - a field key compares with the chosen value as the schema types it ("5" ≠ 5, booleans only with booleans);
-  a field left out matches its schema default; without a default it is unknown (see below);
+  a field left out matches its schema default, or the value KIE infers for it (`ModelSpec.inferred`, e.g. Veo's
+  generationType from whether images were given); without either it is unknown (see below);
 - `x-video-input`: a video field (or a video inside an array of objects) is filled;
   `x-mode`: "image-to-video" when an image field is filled, else "text-to-video";
 - `x-output-size` / `x-source-resolution`: known only from the result.
@@ -10,7 +11,10 @@ When something is unknown before the run the quote holds the highest matching pr
 `actual_credits` settles from the result files: output size class by the longest side (≤ 2560 px → 2K,
 ≤ 4096 px → 4K, else 8K), source resolution by the shortest side (the smallest "NNNp" row ≥ it).
 
-Units: `per image` × the number of images asked for (`num_images` / `n` / `max_images`, else 1);
+A rule of 0 credits (KIE charges nothing, e.g. Suno's cover art) quotes 0 credits: the user pays the bot's minimum
+price (`user_price`).
+
+Units: `per image` × the number of images asked for (`num_images` / `n` / `max_images` / `nVariants`, else 1);
 `per request`, `per video`, `per 4 images`, `per 6 images` × 1; `per second` × the `duration` value, or
 `num_frames / frames_per_second`, or the length of the input file in `ModelSpec.length_field` (whole seconds,
 rounded up, capped by `max_media_seconds`; unknown → the cap); `per 1000 chars` × characters / 1000 of the `text`
@@ -39,7 +43,7 @@ SIZE_PRESETS = {
 MAX_MEGAPIXELS = Decimal("4.194304")  # 2048 × 2048: the hold when the output size is not chosen
 DEFAULT_MEDIA_SECONDS = 30  # the hold for a per-second price driven by a file when the catalog gives no cap
 MAX_CHARS = 5000  # text length assumed for the top of a price range when the schema gives no maxLength
-COUNT_FIELDS = ("num_images", "n", "max_images")
+COUNT_FIELDS = ("num_images", "n", "max_images", "nVariants")
 SIZE_CLASSES = ((2560, "2K"), (4096, "4K"))  # longest side → class; above the last one: "8K"
 ONE_PER_REQUEST = frozenset({"per request", "per video", "per 4 images", "per 6 images"})
 _UNKNOWN = object()
@@ -124,16 +128,18 @@ def _evaluate(
     model: ModelSpec, values: dict[str, Any], media: dict[str, MediaFacts], outputs: list[MediaFacts] | None
 ) -> Quote | None:
     priced: list[tuple[Decimal, bool, str]] = []
+    free = True  # every matching rule is of 0 credits
     for rule in model.pricing:
         match = _match(model, rule, values, media, outputs)
         if match is None:
             continue
+        free = free and credits_of(rule) == 0
         measure = _measure(model, rule["unit"], values, media, outputs)
         priced.append((credits_of(rule) * measure.amount, match and measure.exact, rule["unit"]))
     if not priced:
         return None
     credits, _, unit = max(priced, key=lambda p: p[0])
-    if credits <= 0:
+    if credits <= 0 and not free:
         return None  # nothing to price yet (e.g. an empty text)
     exact = all(p[1] for p in priced) and len({p[0] for p in priced}) == 1
     return Quote(credits, exact, unit)
@@ -173,7 +179,12 @@ def _value(model: ModelSpec, name: str, values: dict[str, Any]) -> Any:
     if name in values and values[name] is not None:
         return values[name]
     prop = (model.schema.get("properties") or {}).get(name) or {}
-    return prop["default"] if "default" in prop else _UNKNOWN
+    if "default" in prop:
+        return prop["default"]
+    rule = model.inferred.get(name)
+    if rule is not None:  # KIE picks it from another field (Veo's mode from whether images were given)
+        return rule["filled"] if values.get(rule["from"]) else rule["empty"]
+    return _UNKNOWN
 
 
 def _has_media(model: ModelSpec, values: dict[str, Any], kind: str) -> bool:
@@ -356,7 +367,7 @@ def _fixed_for(model: ModelSpec, name: str, values: dict[str, Any]) -> dict[str,
     passed = set(order[: order.index(name)]) if name in order else set(order)
     fixed = {k: v for k, v in values.items() if k != name and v is not None}
     for other in passed - set(fixed):
-        value = _value(model, other, {})
+        value = _value(model, other, values)
         if value is not _UNKNOWN:
             fixed[other] = value
     return fixed

@@ -2,6 +2,7 @@
 tests) and Telegram (implemented by the bot's notifier)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -16,11 +17,12 @@ class RecipientGone(Exception):
 class Kie(Protocol):
     """KIE's API as the bot uses it. Errors are `kiebot.kie.errors.KieError` subclasses."""
 
-    async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None) -> str:
-        """Start a task; returns KIE's task id."""
+    async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None,
+                          api: Mapping[str, Any] | None = None) -> str:
+        """Start a task; returns KIE's task id. `api`: the model's family and endpoints (`ModelSpec.api`)."""
 
-    async def record_info(self, task_id: str) -> TaskRecord:
-        """The task's state and, once it succeeded, its result URLs."""
+    async def record_info(self, task_id: str, api: Mapping[str, Any] | None = None) -> TaskRecord:
+        """The task's normalized state and, once it succeeded, its result URLs, items or text."""
 
     async def upload_file(self, data: bytes, file_name: str, mime: str) -> str:
         """Upload an input file; returns the URL KIE downloads it from."""
@@ -34,7 +36,8 @@ class Notifier(Protocol):
         """Show the job's state in its status message. `final` edits are never skipped by throttling."""
 
     async def deliver(self, job: Job, urls: list[str]) -> list[dict[str, Any]]:
-        """Send the results; returns what was sent (`[{"type", "file_id"}]`). Raises RecipientGone."""
+        """Send the results (`urls`; `job.result` may add per-output `items` and a `text`); returns what was sent
+        (`[{"type", "file_id"}]`). Raises RecipientGone."""
 
     async def download(self, file_id: str) -> bytes:
         """A Telegram file's bytes (to upload an input file to KIE again)."""

@@ -177,7 +177,7 @@ class Engine:
             return
         try:
             task_id = await self.kie.create_task(
-                model.id, form.build_input(model, values), self.settings.callback_url_for(job.id)
+                model.id, form.build_input(model, values), self.settings.callback_url_for(job.id), api=model.api
             )
         except kie_errors.KieError as exc:
             await self._submit_failed(job, exc, may_resend=kie_errors.create_may_be_resent(exc))
@@ -238,7 +238,7 @@ class Engine:
             return
         assert job.kie_task_id is not None
         try:
-            record: TaskRecord | None = await self.kie.record_info(job.kie_task_id)
+            record: TaskRecord | None = await self.kie.record_info(job.kie_task_id, api=model.api if model else None)
         except kie_errors.KieRecordPending:
             record = None  # normal right after createTask
         except kie_errors.KieError as exc:
@@ -266,12 +266,12 @@ class Engine:
             await self._show(job)
 
     async def _succeeded(self, job: Job, model: ModelSpec | None, record: TaskRecord) -> None:
-        if not record.result_urls:  # `success` with an empty or unreadable resultJson: nothing can be delivered
+        if not record.result_urls and not record.text:  # `success` with nothing readable: nothing to deliver
             log.warning("job %s: KIE task %s succeeded without a readable result", job.id, job.kie_task_id)
             await self._fail(job, "generation", only_from=(JobState.RUNNING,))
             return
         if await self._save(job, when_state=JobState.RUNNING, state=JobState.DELIVERING, kie_state="success",
-                            progress=100, result={"urls": record.result_urls}, delivering_since=self.clock(),
+                            progress=100, result=result_of(record, model), delivering_since=self.clock(),
                             delivery_attempts=0, next_check_at=self.clock()):
             await self._deliver(job, model)
 
@@ -284,7 +284,7 @@ class Engine:
     async def _deliver(self, job: Job, model: ModelSpec | None) -> None:
         """Send the result; charge only once it reached the user. A send that fails leaves it pending."""
         urls = list((job.result or {}).get("urls") or [])
-        if not urls:
+        if not urls and not (job.result or {}).get("text"):
             await self._fail(job, "generation", only_from=(JobState.DELIVERING,))
             return
         if self.heartbeat.lost(job.id):  # another worker has the job now: it sends, not us
@@ -372,6 +372,17 @@ class Engine:
             await self.notifier.show_status(job, final=final)
         except Exception as exc:
             log.warning("job %s: could not show its status: %s: %s", job.id, type(exc).__name__, exc)
+
+
+def result_of(record: TaskRecord, model: ModelSpec | None) -> dict[str, Any]:
+    """The job's `result`: `urls` and `media`, plus per-output `items` (Suno tracks) and a `text` when KIE gave them."""
+    result: dict[str, Any] = {"urls": record.result_urls,
+                              "media": (model.category if model else None) if record.result_urls else "text"}
+    if record.items:
+        result["items"] = record.items
+    if record.text:
+        result["text"] = record.text
+    return result
 
 
 def _unless_hinted(job: Job, at: datetime) -> ColumnElement[datetime]:

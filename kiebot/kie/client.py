@@ -10,7 +10,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from types import TracebackType
 from typing import Any
@@ -28,6 +28,7 @@ from kiebot.kie.errors import (
     error_for,
     redact,
 )
+from kiebot.kie.families import Api, family_for
 from kiebot.kie.ratelimit import RateLimiter, SlidingWindowLimiter
 from kiebot.kie.records import TaskRecord
 
@@ -36,6 +37,8 @@ log = logging.getLogger("kiebot.kie")
 USER_AGENT = "kiebot/0.1"
 CREATE, POLL, OTHER = "createTask", "recordInfo", "other"
 _MAX_DELAY = 30.0
+# Sent as callBackUrl to families that require one when the deployment has no PUBLIC_URL (polling finds the result).
+PLACEHOLDER_CALLBACK_URL = "https://example.com/kie/callback"
 
 FormFactory = Callable[[], aiohttp.FormData]
 
@@ -57,6 +60,7 @@ class KieClient:
         poll_limit: tuple[int, float] = (10, 1.0),
         rate_limiter: RateLimiter | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        placeholder_callback_url: str = PLACEHOLDER_CALLBACK_URL,
     ) -> None:
         self._api_base = api_base.rstrip("/")
         self._upload_base = upload_base.rstrip("/")
@@ -68,6 +72,7 @@ class KieClient:
         self._backoff_base = backoff_base
         self._sleep = sleep  # injectable so tests can see backoff delays without waiting
         self._limiter = rate_limiter or SlidingWindowLimiter({CREATE: create_limit, POLL: poll_limit})
+        self.placeholder_callback_url = placeholder_callback_url
 
     def __repr__(self) -> str:  # the default repr would be harmless, but never risk the key
         return f"KieClient({self._api_base!r})"
@@ -87,28 +92,25 @@ class KieClient:
 
     # --- API -----------------------------------------------------------------------------------
 
-    async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None) -> str:
-        """Start a market-model task and return its taskId."""
+    async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None,
+                          api: Mapping[str, Any] | Api | None = None) -> str:
+        """Start a task and return its id; `api` (the model's catalogue entry) picks the family's endpoints,
+        none: the market API."""
         if contains_telegram_file_url(input):
             # A bug upstream, but never leak the bot token to a third party: refuse before sending.
             raise KieValidation(400, "input contains a Telegram file URL; upload the file to KIE first")
-        body: dict[str, Any] = {"model": model, "input": input}
-        if callback_url:
-            body["callBackUrl"] = callback_url
-        log.info("KIE createTask model=%s input keys=%s callback=%s", model, sorted(input), bool(callback_url))
-        data = await self._call("POST", f"{self._api_base}/api/v1/jobs/createTask", CREATE, json_body=body)
-        task_id = data.get("taskId") if isinstance(data, dict) else None
-        if not task_id:
-            raise KieUnavailable(200, "createTask answer has no taskId", ambiguous=True)
-        return str(task_id)
+        family, spec = family_for(api)
+        return await family.create(self, spec, model, input, callback_url)
 
-    async def record_info(self, task_id: str) -> TaskRecord:
-        """Read a task. Raises KieRecordPending while KIE says `recordInfo is null`."""
-        url = f"{self._api_base}/api/v1/jobs/recordInfo"
-        data = await self._call("GET", url, POLL, params={"taskId": task_id})
-        if not isinstance(data, dict):
-            raise KieUnavailable(200, "recordInfo answer has no record")
-        return TaskRecord.from_data(data)
+    async def record_info(self, task_id: str, api: Mapping[str, Any] | Api | None = None) -> TaskRecord:
+        """Read a task as a normalized record. Raises KieRecordPending while KIE says `recordInfo is null`."""
+        family, spec = family_for(api)
+        return await family.poll(self, spec, task_id)
+
+    async def call(self, method: str, path: str, op: str, *, json_body: Any = None,
+                   params: dict[str, str] | None = None) -> Any:
+        """One API call (path on the main host) with retries and the envelope checked: `data`, or a KieError."""
+        return await self._call(method, f"{self._api_base}{path}", op, json_body=json_body, params=params)
 
     async def upload_file(self, data: bytes, file_name: str, mime: str, upload_path: str = "kiebot") -> str:
         """Upload bytes to KIE's file host and return the public download URL."""

@@ -33,10 +33,16 @@ Control API (no auth):
                                   {"outcome": "slow", "generate_s": 30, "times": 1}: applies to the next new tasks
     POST /_emulator/credits       {"credits": 5}: set the balance
     POST /_emulator/reset         forget tasks, uploads, files, faults and outcomes; restore the balance
-    GET  /_emulator/tasks         {"tasks": [{"taskId", "model", "input", "callBackUrl", "state"}, ...]}
+    GET  /_emulator/tasks         {"tasks": [{"taskId", "model", "input", "callBackUrl", "state", "callbacks"}, ...]}
+                                  (`input`: the whole body for the model-specific APIs; `callbacks`: those sent,
+                                  each {"stage", "status", "answer"})
     GET  /_emulator/uploads       {"uploads": [{"fileName", "uploadPath", "mimeType", "fileSize", "downloadUrl"}]}
     GET  /_emulator/calls         {"calls": {"createTask": 3, "recordInfo": 7, ...}}: API calls received since the
                                   last reset, faults included (to measure how many calls a generation costs)
+
+The model-specific APIs (Veo 3.1, Suno, Runway, Aleph, 4o Image, Flux Kontext) are served at their own paths for
+every catalogue model with an `api` entry, each family with its own record shape, status words and callbacks
+(emulator_families.py; staged Suno callbacks; the synchronous endpoints answer at once).
 
 Stricter than KIE on purpose: an input holding a Telegram file URL (`/file/bot<token>/`) is refused with 422,
 so tests catch a leaked bot token.
@@ -68,6 +74,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
+from kiebot.kie import emulator_families as families
 from kiebot.kie.emulator_models import EmuModel, load_models
 from kiebot.kie.errors import contains_telegram_file_url
 from kiebot.kie.fakemedia import make_result
@@ -148,10 +155,30 @@ class EmuTask:
     generating_since: float | None = None
     generate_s: float = 0.0
     complete_ms: int | None = None
+    stage: str = ""  # Suno songs: text → first → complete
+    outputs: list[dict[str, Any]] = field(default_factory=list)  # model-specific APIs: emulator_families
+    callbacks: list[dict[str, Any]] = field(default_factory=list)  # sent: {"stage", "status", "answer"}
+
+    @property
+    def api(self) -> dict[str, Any]:
+        return self.model.api
+
+    @property
+    def model_id(self) -> str:
+        return self.model.id
 
     @property
     def input(self) -> dict[str, Any]:
-        return self.body.get("input") or {}
+        """What the model's schema describes: `input` for the market API, the whole body for the others."""
+        return self.body if self.model.api else (self.body.get("input") or {})
+
+    @property
+    def progress(self) -> float:
+        if self.state == "success":
+            return 1.0
+        if self.generating_since is None or self.generate_s <= 0:
+            return 0.0
+        return min(0.99, (time.monotonic() - self.generating_since) / self.generate_s)
 
 
 @dataclass
@@ -171,6 +198,9 @@ class EmulatorState:
     jobs: set[asyncio.Task[None]] = field(default_factory=set)
     http: aiohttp.ClientSession | None = None
     calls: Counter[str] = field(default_factory=Counter)
+    endpoints: dict[str, str] = field(default_factory=lambda: dict(_ENDPOINTS))  # path → name (faults, calls, auth)
+    routes: dict[tuple[str, str], EmuModel] = field(default_factory=dict)  # (method, create path) → model
+    upgrades: dict[tuple[str, str], EmuTask] = field(default_factory=dict)  # Veo 1080p: (taskId, index) → task
 
     def reset(self) -> None:
         self.calls.clear()
@@ -182,6 +212,7 @@ class EmulatorState:
         self.uploads.clear()
         self.faults.clear()
         self.outcomes.clear()
+        self.upgrades.clear()
         self.credits = self.start_credits
 
     def take_fault(self, endpoint: str) -> Fault | None:
@@ -258,7 +289,7 @@ async def log_requests(request: web.Request, handler: Any) -> web.StreamResponse
 
 @web.middleware
 async def inject_faults(request: web.Request, handler: Any) -> web.StreamResponse:
-    endpoint = _ENDPOINTS.get(request.path)
+    endpoint = request.app[STATE].endpoints.get(request.path)
     if endpoint:
         request.app[STATE].calls[endpoint] += 1
     fault = request.app[STATE].take_fault(endpoint) if endpoint else None
@@ -273,7 +304,7 @@ async def inject_faults(request: web.Request, handler: Any) -> web.StreamRespons
 @web.middleware
 async def check_auth(request: web.Request, handler: Any) -> web.StreamResponse:
     key = request.app[STATE].api_key
-    if key and request.path in _ENDPOINTS:
+    if key and request.path in request.app[STATE].endpoints:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {key}".encode()):
             return error(401)
@@ -342,11 +373,7 @@ def record_data(task: EmuTask) -> dict[str, Any]:
 
 
 def _progress(task: EmuTask) -> int:
-    if task.state == "success":
-        return 100
-    if task.generating_since is None or task.generate_s <= 0:
-        return 0
-    return min(99, int((time.monotonic() - task.generating_since) / task.generate_s * 100))
+    return int(task.progress * 100)
 
 
 async def _run_task(state: EmulatorState, task: EmuTask) -> None:
@@ -358,7 +385,10 @@ async def _run_task(state: EmulatorState, task: EmuTask) -> None:
     await asyncio.sleep(timings.queue_s)
     task.state, task.generating_since = "generating", time.monotonic()
     task.generate_s = outcome.generate_s if outcome.outcome == "slow" else timings.generate_s
-    await asyncio.sleep(task.generate_s)
+    if families.is_song(task) and outcome.outcome != "fail":
+        await _song_stages(state, task)  # text → first → complete, a callback at each
+    else:
+        await asyncio.sleep(task.generate_s)
     if outcome.outcome == "fail":
         task.fail_code, task.fail_msg = outcome.fail_code, outcome.fail_msg
         task.state = "fail"
@@ -368,6 +398,21 @@ async def _run_task(state: EmulatorState, task: EmuTask) -> None:
     callback = task.body.get("callBackUrl")
     if callback:
         await send_callback(state, task, str(callback))
+
+
+async def _song_stages(state: EmulatorState, task: EmuTask) -> None:
+    task.outputs = families.make_outputs(task, _storer(state, task))
+    for stage in ("text", "first"):
+        await asyncio.sleep(task.generate_s / 3)
+        task.stage = stage
+        if task.body.get("callBackUrl"):
+            await send_callback(state, task, str(task.body["callBackUrl"]))
+    await asyncio.sleep(task.generate_s / 3)
+    task.stage = "complete"
+
+
+def _storer(state: EmulatorState, task: EmuTask) -> Any:
+    return lambda name, content, mime: _store_file(state, task.base_url, name, content, mime)
 
 
 def _outcome_for(state: EmulatorState, task: EmuTask) -> Outcome:
@@ -383,8 +428,12 @@ def _outcome_for(state: EmulatorState, task: EmuTask) -> Outcome:
 
 
 def _finish_success(state: EmulatorState, task: EmuTask) -> None:
-    content, ext, mime = make_result(task.model.category, task.input)
-    task.result_urls = [_store_file(state, task.base_url, f"{task.task_id}.{ext}", content, mime)]
+    if task.model.api:
+        task.outputs = task.outputs or families.make_outputs(task, _storer(state, task))
+        task.result_urls = [o["url"] for o in task.outputs if o.get("url")]
+    else:
+        content, ext, mime = make_result(task.model.category, task.input)
+        task.result_urls = [_store_file(state, task.base_url, f"{task.task_id}.{ext}", content, mime)]
     task.consumed = task.model.price(task.input)
     state.credits -= task.consumed
     task.state = "success"
@@ -393,7 +442,7 @@ def _finish_success(state: EmulatorState, task: EmuTask) -> None:
 async def send_callback(state: EmulatorState, task: EmuTask, url: str) -> None:
     ok = task.state == "success"
     data = {**record_data(task), "consumeCredits": float(task.consumed), "remainedCredits": float(state.credits)}
-    body = {
+    body = families.callback(task) if task.model.api else {
         "code": 200 if ok else 501,
         "msg": "Playground task completed successfully." if ok else "Playground task failed.",
         "data": data,
@@ -403,6 +452,8 @@ async def send_callback(state: EmulatorState, task: EmuTask, url: str) -> None:
         assert state.http is not None
         async with state.http.post(url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=15)) as resp:
             log.info("callback %s -> HTTP %s", task.task_id, resp.status)
+            answer = await resp.text()
+        task.callbacks.append({"stage": task.stage or task.state, "status": resp.status, "answer": answer[:200]})
     except (TimeoutError, aiohttp.ClientError, AssertionError) as exc:
         log.warning("callback %s failed: %s", task.task_id, type(exc).__name__)
 
@@ -411,6 +462,92 @@ def sign_headers(key: str, task_id: str, timestamp: int | None = None) -> dict[s
     ts = str(timestamp if timestamp is not None else int(time.time()))
     digest = hmac.new(key.encode(), f"{task_id}.{ts}".encode(), hashlib.sha256).digest()
     return {"X-Webhook-Timestamp": ts, "X-Webhook-Signature": base64.b64encode(digest).decode()}
+
+
+# --- model-specific APIs (Veo, Suno, Runway, Aleph, 4o Image, Flux Kontext) ------------------------
+
+
+async def legacy_create(request: web.Request) -> web.Response:
+    """A family's create endpoint: the schema covers the whole body (or the query); a task, or an answer at once."""
+    state = request.app[STATE]
+    model = state.routes[(request.method, request.path)]
+    body = _typed_query(model, request.query) if model.api.get("scope") == "query" else await _json_body(request)
+    if body is None:
+        return error(422, "Request body must be a JSON object")
+    if contains_telegram_file_url(body):
+        return error(422, "input contains a Telegram file URL (it carries the bot token)")
+    reason = model.validate(body)
+    if reason:
+        return error(422, reason)
+    if state.credits < model.price(body):
+        return error(402)
+    if model.api.get("poll") is None:
+        return _answer_at_once(state, request, model, body)
+    task = EmuTask(uuid.uuid4().hex, model, body, _base_url(state, request), _now_ms(), visible=True)
+    state.tasks[task.task_id] = task
+    job = asyncio.get_running_loop().create_task(_run_task(state, task))
+    state.jobs.add(job)
+    job.add_done_callback(state.jobs.discard)
+    return envelope(200, "success", {"taskId": task.task_id})
+
+
+def _typed_query(model: EmuModel, query: Any) -> dict[str, Any]:
+    """Query values typed as the schema says (index=0 is an integer)."""
+    props = model.schema.get("properties") or {}
+    typed: dict[str, Any] = {}
+    for name, value in query.items():
+        kind = (props.get(name) or {}).get("type")
+        typed[name] = int(value) if kind == "integer" and value.lstrip("-").isdigit() else value
+    return typed
+
+
+def _answer_at_once(state: EmulatorState, request: web.Request, model: EmuModel, body: dict[str, Any]) -> web.Response:
+    """Synchronous endpoints. The Veo 1080p upgrade answers "still processing" until its generation time passed."""
+    if model.id == "veo3.1/get-1080p-video":
+        key = (str(body.get("taskId")), str(body.get("index", 0)))
+        task = state.upgrades.get(key)
+        if task is None:
+            task = EmuTask(uuid.uuid4().hex, model, body, _base_url(state, request), _now_ms(), visible=True,
+                           state="generating", generating_since=time.monotonic(), generate_s=state.timings.generate_s)
+            state.upgrades[key] = state.tasks[task.task_id] = task
+        if task.state != "success" and task.progress < 0.99:
+            return envelope(200, "1080P is processing. It should be ready in 1-2 minutes.", None)
+        if task.state != "success":
+            content = make_result("video", {"resolution": "1080p", "aspect_ratio": "16:9", "duration": 8})[0]
+            task.result_urls = [_store_file(state, task.base_url, f"{task.task_id}-1080p.mp4", content, "video/mp4")]
+            task.state, task.complete_ms = "success", _now_ms()
+        return envelope(200, "success", {"resultUrl": task.result_urls[0]})
+    task = EmuTask(uuid.uuid4().hex, model, body, _base_url(state, request), _now_ms(), visible=True, state="success")
+    task.complete_ms = task.created_ms
+    task.consumed = model.price(body)
+    state.credits -= task.consumed
+    state.tasks[task.task_id] = task
+    return envelope(200, "success", families.sync_answer(model.id, body, task.task_id))
+
+
+async def legacy_record(request: web.Request) -> web.Response:
+    """A family's record endpoint: the task in that family's shape and status words."""
+    state = request.app[STATE]
+    task = state.tasks.get(request.query.get("taskId", ""))
+    if task is None or not task.model.api or families.poll_path(task) != request.path:
+        return error(404, "Task not found")
+    return envelope(200, "success", families.record(task))
+
+
+def _add_legacy_routes(app: web.Application, state: EmulatorState) -> None:
+    polls: set[str] = set()
+    for model in state.models.values():
+        if not model.api.get("create"):
+            continue
+        method, path = str(model.api["create"]).split(" ", 1)
+        state.routes[(method, path)] = model
+        state.endpoints[path] = "createTask"
+        app.router.add_route(method, path, legacy_create)
+        if model.api.get("poll"):
+            polls.add(str(model.api["poll"]).split(" ", 1)[1])
+    for path in sorted(polls):
+        state.endpoints[path] = "recordInfo"
+        app.router.add_get(path, legacy_record)
 
 
 async def credit(request: web.Request) -> web.Response:
@@ -551,6 +688,7 @@ async def control_tasks(request: web.Request) -> web.Response:
             "input": t.input,
             "callBackUrl": t.body.get("callBackUrl"),
             "state": t.state,
+            "callbacks": t.callbacks,
         }
         for t in request.app[STATE].tasks.values()
     ]
@@ -614,6 +752,7 @@ def create_app(
     app.router.add_get("/_emulator/tasks", control_tasks)
     app.router.add_get("/_emulator/uploads", control_uploads)
     app.router.add_get("/_emulator/calls", control_calls)
+    _add_legacy_routes(app, state)
     return app
 
 

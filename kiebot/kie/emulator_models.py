@@ -28,6 +28,7 @@ class EmuModel:
     schema: dict[str, Any]
     callback_required: bool = False
     pricing: tuple[dict[str, Any], ...] = ()
+    api: dict[str, Any] = field(default_factory=dict)  # model-specific endpoints (family, create, poll, scope)
     _validator: Draft202012Validator | None = field(default=None, compare=False, repr=False)
 
     def validate(self, input: Any) -> str | None:
@@ -79,6 +80,8 @@ def load_models(path: Path | None = None) -> dict[str, EmuModel]:
 
 def _parse(doc: Any) -> dict[str, EmuModel]:
     entries = (doc.get("models") or doc.get("market_models") or []) if isinstance(doc, dict) else doc
+    if isinstance(doc, dict) and "market_models" in doc and "models" not in doc:  # the raw dump: the legacy too
+        entries = list(entries) + [_legacy_api(e) for e in doc.get("legacy_apis") or [] if isinstance(e, dict)]
     models: dict[str, EmuModel] = {}
     for entry in entries if isinstance(entries, list) else []:
         model = _model(entry)
@@ -100,8 +103,18 @@ def _model(entry: Any) -> EmuModel | None:
         schema=schema,
         callback_required=bool(entry.get("callback_required")),
         pricing=tuple(rule for rule in entry.get("pricing") or () if isinstance(rule, dict)),
+        api=dict(entry.get("api") or {}),
         _validator=Draft202012Validator(schema),
     )
+
+
+def _legacy_api(entry: dict[str, Any]) -> dict[str, Any]:
+    """A `legacy_apis` entry of the raw dump with the `api` the catalogue builder gives it."""
+    family = next((name for prefix, name in (("veo", "veo"), ("suno", "suno"), ("runway-aleph", "aleph"),
+                   ("runway", "runway"), ("gpt4o", "gpt4o_image"), ("flux", "flux_kontext")) if entry["id"].startswith(prefix)), "")
+    scope = "query" if entry.get("x-schema-scope") == "query parameters" else "body"
+    return {**entry, "api": {"family": family, "create": entry.get("endpoint"), "poll": entry.get("status_endpoint"),
+                             "scope": scope}}
 
 
 def guess_category(model_id: str) -> str:

@@ -27,6 +27,9 @@ class TaskRecord:
     create_time: int | None = None
     complete_time: int | None = None
     param: dict[str, Any] | None = None
+    # Per-output data, in the order of `result_urls` (Suno tracks: id, title, seconds, cover_url, lyrics).
+    items: list[dict[str, Any]] = field(default_factory=list)
+    text: str | None = None  # a text result (lyrics, a style description) for families that answer with text
 
     @property
     def succeeded(self) -> bool:

@@ -95,11 +95,14 @@ async def answer_step(j: Journey, model: ModelSpec, draft: Draft, spec: FieldSpe
         await j.tap("✅ Done (1)")
     elif spec.kind in (FieldKind.FILE, FieldKind.FILES):
         await send_media(j, spec.media)
+        for _ in range(2, (spec.min_items or 1) + 1):  # a field that takes at least two files (a mashup)
+            draft = await moved_on(j, draft)
+            await send_media(j, spec.media)
         if spec.kind == FieldKind.FILES and (spec.max_items or 0) != 1:
             draft = await moved_on(j, draft)
             if draft.at_confirmation or draft.spec(model) is not spec:
-                return draft  # one file filled the field
-            await j.tap("✅ Done (1)")
+                return draft  # the files filled the field
+            await j.tap(f"✅ Done ({max(spec.min_items or 1, 1)})")
     elif spec.kind == FieldKind.TASK:  # the user's earlier generation (made by `make_parent`), newest first
         await j.tap(buttons[0])
     elif spec.kind == FieldKind.OBJECTS and draft.sub is None:

@@ -62,7 +62,8 @@ class ScriptedKie:
         self.poll_gate: asyncio.Event | None = None  # holds recordInfo until it opens
         self.entered = asyncio.Event()  # set when a createTask call has started
 
-    async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None) -> str:
+    async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None,
+                          api: Any = None) -> str:
         self.create_calls += 1
         self.entered.set()
         if self.gate is not None:
@@ -74,7 +75,7 @@ class ScriptedKie:
             raise self.lost_answers.pop(0)
         return f"task-{len(self.created)}"
 
-    async def record_info(self, task_id: str) -> TaskRecord:
+    async def record_info(self, task_id: str, api: Any = None) -> TaskRecord:
         self.polls += 1
         if self.poll_gate is not None:
             await self.poll_gate.wait()

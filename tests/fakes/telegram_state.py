@@ -479,6 +479,12 @@ def media_meta(kind: str, fields: JSON, filename: str | None, content_type: str 
                       "duration": number("duration", 1)}
     elif kind in ("audio", "voice"):
         meta = {"duration": number("duration", 1)}
+        for key in ("title", "performer"):
+            if fields.get(key):
+                meta[key] = str(fields[key])
+        if str(fields.get("thumbnail") or "").startswith("attach://"):  # a cover uploaded with the audio
+            meta["thumbnail"] = {"file_id": "thumb-" + str(fields["thumbnail"])[9:], "file_unique_id": "thumb",
+                                 "width": 320, "height": 320}
     elif kind == "sticker":
         return {"type": "regular", "width": 512, "height": 512, "is_animated": False,
                 "is_video": False, "emoji": fields.get("emoji", "👍")}

@@ -33,13 +33,14 @@ class ScriptedKie:
         self.create_errors: list[Exception] = []
         self.records: list[TaskRecord | Exception] = []
 
-    async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None) -> str:
+    async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None,
+                          api: Any = None) -> str:
         if self.create_errors:
             raise self.create_errors.pop(0)
         self.created.append((model, input))
         return f"task-{len(self.created)}"
 
-    async def record_info(self, task_id: str) -> TaskRecord:
+    async def record_info(self, task_id: str, api: Any = None) -> TaskRecord:
         answer = self.records.pop(0) if self.records else record(task_id, "generating")
         if isinstance(answer, Exception):
             raise answer
