@@ -162,3 +162,32 @@ async def test_someone_elses_generation_cannot_be_continued(quick: Stack, alice:
     assert after.values == {} and after.token == draft.token
     assert len(await stack.kie_tasks()) == tasks_before
     assert await balance_of(stack, boris) == (100, 0)
+
+
+async def test_a_veo_1080p_upgrade_of_a_video_just_made(quick: Stack, alice: FakeUser) -> None:
+    stack, j = quick, Journey(quick, alice)
+    await j.home()
+    await grant(stack, alice, 100)
+    await j.open_model("veo3_1-generate")
+    await j.answer_text("A fox runs through the snow")
+    await j.defaults_for_the_rest()
+    done = await j.generate(120)
+    video = j.job
+    assert done.buttons() == ["🔍 Upscale", "➕ Extend"]
+    parent = (await stack.kie_tasks())[-1]["taskId"]
+
+    await j.tap("🔍 Upscale", on=done)
+    models = await j.shown("next-models", step="🔍 Upscale", job=video)
+    assert models.buttons() == ["Topaz Video Upscale", "Veo 3.1 — 1080p version", "Veo 3.1 — 4K version",
+                                j.texts("btn-home")]
+    await j.tap("Veo 3.1 — 1080p version")
+    j.model = "Veo 3.1 — 1080p version"
+    await j.step(2)  # the video (step 1) is the one just made
+    confirm = await j.defaults_for_the_rest()
+    assert f": generation #{video}\n" in confirm.text and "Price: 10 💎" in confirm.text, confirm.text  # 5 credits × 2
+    await j.generate(10)
+    upgrade = [t for t in await stack.kie_tasks() if t["model"] == "veo3.1/get-1080p-video"]
+    assert len(upgrade) == 1 and upgrade[0]["input"]["taskId"] == parent
+    assert valid("veo3.1/get-1080p-video", upgrade[0]["input"]) == []
+    assert len(j.delivered("video")) == 2
+    assert await balance_of(stack, alice) == (200 - 120 - 10, 0)
