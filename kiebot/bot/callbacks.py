@@ -109,12 +109,14 @@ class NextAction(StrEnum):
 
 
 class NextCB(CallbackData, prefix="nx"):
-    """Continue from the user's generation `job_id` (its id, never its URLs: at most ~58 bytes with a 30-char slug)."""
+    """Continue from item `item` (-1: not chosen yet) of the user's generation `job_id`: its id, never its URLs
+    (at most 63 bytes with a 40-character slug and a 10-digit job id)."""
 
     action: NextAction
     job_id: int
     step: str = ""
     slug: str = ""
+    item: int = -1
 
 
 class ParentCB(CallbackData, prefix="wp"):

@@ -171,7 +171,7 @@ def parent_values(model: ModelSpec, result: Result, item: int | None) -> dict[st
     return values
 
 
-def result_file(result: Result, field: str, item: int = 0) -> dict[str, Any]:
+def result_file(result: Result, field: str, item: int) -> dict[str, Any]:
     """The FileRef (services.media) of result item `item` for `field`: KIE's URL, dated when the job finished, with
     the Telegram copy the worker uploads again once that URL may have expired."""
     url = result.urls[item]
@@ -182,15 +182,16 @@ def result_file(result: Result, field: str, item: int = 0) -> dict[str, Any]:
             "seconds": None, "width": None, "height": None}
 
 
-def continued_draft(model: ModelSpec, result: Result) -> Draft:
-    """The form of `model` with the result already filled in: its task id (and its only item's id) in the TASK
-    fields, or its first file in the first file field of its kind. The rest is asked as usual."""
+def continued_draft(model: ModelSpec, result: Result, item: int = 0) -> Draft:
+    """The form of `model` with item `item` of the result already filled in: the job's task id (and the item's id)
+    in the TASK fields, or the item's file in the first file field of its kind. The rest is asked as usual."""
+    item = item if 0 <= item < len(result.urls) else 0
     if parent_fields(model):
-        values: dict[str, Any] = dict(parent_values(model, result, 0 if len(result.urls) == 1 else None))
+        values: dict[str, Any] = dict(parent_values(model, result, item))
         return Draft.continued(model, values, [], {name: result.job_id for name in values})
     spec = media_field(model, result.media)
     assert spec is not None, f"{model.id} takes no {result.media}"
-    ref = result_file(result, spec.name)
+    ref = result_file(result, spec.name, item)
     value = ref["url"] if spec.kind == FieldKind.FILE else [ref["url"]]
     return Draft.continued(model, {spec.name: value}, [ref], {})
 
@@ -220,6 +221,16 @@ class StepOutcome(StrEnum):
     NO_MODEL = "no_model"  # no offered model of this step takes this result (any more)
 
 
+@dataclass(frozen=True)
+class StepModels:
+    """What a next step shows: the result's items to choose from first (`items`: their titles or None, when the
+    result has several and none was chosen), else the short list of models."""
+
+    outcome: StepOutcome
+    models: tuple[ModelSpec, ...] = ()
+    items: tuple[str | None, ...] = ()
+
+
 class NextSteps:
     """The bot's calls on next steps, each one short read; the job is always looked up with the user's id."""
 
@@ -245,26 +256,30 @@ class NextSteps:
         result = result_of(job, catalog)
         return self.steps(catalog, result) if result is not None else ()
 
-    async def models(self, user_id: int, job_id: int, step: Step,
-                     catalog: Catalog) -> tuple[StepOutcome, list[ModelSpec]]:
-        """The short list of models for `step` under the user's job `job_id`."""
+    async def models(self, user_id: int, job_id: int, step: Step, item: int, catalog: Catalog) -> StepModels:
+        """What `step` under the user's job `job_id` shows: which of its items (when it has several and `item` is
+        not one of them), else the short list of models."""
         result = await self._result(user_id, job_id, catalog)
         if result is None:
-            return StepOutcome.NOT_FOUND, []
+            return StepModels(StepOutcome.NOT_FOUND)
         found = step_models(catalog, step, result, self.ttl_hours, self.clock())
+        if not found:
+            return StepModels(StepOutcome.NO_MODEL)
+        if len(result.urls) > 1 and not 0 <= item < len(result.urls):
+            return StepModels(StepOutcome.READY, items=result.titles)
         models = (await self.offering.ordered(catalog, found))[:SHORT_LIST]  # pinned, then the most used
-        return (StepOutcome.READY if models else StepOutcome.NO_MODEL), models
+        return StepModels(StepOutcome.READY, tuple(models))
 
-    async def open(self, user_id: int, job_id: int, slug: str,
+    async def open(self, user_id: int, job_id: int, slug: str, item: int,
                    catalog: Catalog) -> tuple[StepOutcome, tuple[ModelSpec, Draft] | None]:
-        """A new form of the model `slug` continuing from the user's job `job_id`."""
+        """A new form of the model `slug` continuing from item `item` of the user's job `job_id`."""
         result = await self._result(user_id, job_id, catalog)
         if result is None:
             return StepOutcome.NOT_FOUND, None
         model = catalog.by_slug(slug)
         if model is None or not fits(model, result, self.ttl_hours, self.clock()):
             return StepOutcome.NO_MODEL, None
-        return StepOutcome.READY, (model, continued_draft(model, result))
+        return StepOutcome.READY, (model, continued_draft(model, result, item))
 
     async def choices(self, user_id: int, spec: FieldSpec) -> ParentChoices:
         """The user's earlier generations the TASK field `spec` accepts (one entry per item for an output id),

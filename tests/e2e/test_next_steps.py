@@ -8,6 +8,7 @@ from aiogram.fsm.storage.base import StorageKey
 from kiebot.bot.callbacks import NextAction, NextCB, ParentCB
 from kiebot.catalog import Catalog
 from kiebot.services.wizard import Draft
+from kiebot.store.models import Job
 from tests.e2e.conftest import Stack, balance_of
 from tests.e2e.journey import Journey, grant
 from tests.fakes import FakeUser
@@ -27,6 +28,15 @@ async def make_picture(j: Journey, prompt: str) -> str:
     done = await j.generate(8)
     assert done.buttons() == IMAGE_STEPS
     return (await record(j.stack, -1))["resultUrls"][0]
+
+
+async def result_urls(stack: Stack, job_id: int) -> list[str]:
+    """The result URLs the bot stored for the job."""
+    assert stack.app is not None
+    async with stack.app.sessionmaker() as session:
+        job = await session.get(Job, job_id)
+        assert job is not None and job.result is not None
+        return list(job.result["urls"])
 
 
 async def record(stack: Stack, index: int) -> dict:
@@ -191,3 +201,32 @@ async def test_a_veo_1080p_upgrade_of_a_video_just_made(quick: Stack, alice: Fak
     assert valid("veo3.1/get-1080p-video", upgrade[0]["input"]) == []
     assert len(j.delivered("video")) == 2
     assert await balance_of(stack, alice) == (200 - 120 - 10, 0)
+
+
+async def test_one_picture_of_an_album_is_chosen_first(quick: Stack, alice: FakeUser) -> None:
+    stack, j = quick, Journey(quick, alice)
+    await j.home()
+    await grant(stack, alice, 100)
+    await j.open_model("gpt4o-image-generate")
+    await j.choose("3:2")
+    await j.choose("⏭ Skip")  # no images to edit
+    await j.answer_text("A lighthouse in the fog")
+    await j.choose("2")  # two variants: one album
+    done = await j.generate(24)
+    album = j.job
+    assert album is not None and done.buttons() == IMAGE_STEPS
+    second = (await result_urls(stack, album))[1]
+
+    await j.tap("🔍 Upscale", on=done)
+    which = await j.shown("next-which", step="🔍 Upscale", job=album)
+    assert which.buttons() == ["№ 1", "№ 2", j.texts("btn-home")]
+    await j.tap("№ 2")
+    await j.shown("next-models", step="🔍 Upscale", job=album)
+    await j.tap("Topaz Image Upscale")
+    j.model = "Topaz Image Upscale"
+    await j.step(2)
+    await j.choose(j.texts("btn-keep-default"))
+    await j.confirm()
+    await j.result()
+    task = (await stack.kie_tasks())[-1]
+    assert task["model"] == "topaz/image-upscale" and task["input"]["image_url"] == second

@@ -1,10 +1,7 @@
 """The rules of continuing from a result (services.next_steps) on the shipped catalogue, without a database."""
 from __future__ import annotations
 
-import copy
-import json
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import Any
 
 import pytest
@@ -62,9 +59,12 @@ def test_a_video_offers_upscale_and_extend_by_file_or_by_task_id() -> None:
 
 
 def test_no_step_without_a_model_for_it() -> None:
-    speech = result("elevenlabs/text-to-speech-turbo-2-5", "audio", urls=("https://kie.example/r/a.mp3",))
-    assert offered_steps(CATALOG, speech, TTL, NOW) == ()  # no song models in this catalogue: neither extend nor cover
-    assert offered_steps(CATALOG, result("x/y", None), TTL, NOW) == ()
+    assert offered_steps(CATALOG, result("suno/lyrics", None), TTL, NOW) == ()  # a text result
+    veo = result("veo3.1/generate", "video", urls=("https://kie.example/v.mp4",), file_ids=(None,),
+                 age=timedelta(days=2))
+    # An old video sent as a link: no file to give Topaz, but Veo's own upgrades and extend take its task id.
+    assert offered_steps(CATALOG, veo, TTL, NOW) == (Step.UPSCALE, Step.EXTEND)
+    assert "topaz/video-upscale" not in ids(step_models(CATALOG, Step.UPSCALE, veo, TTL, NOW))
 
 
 def test_an_old_result_sent_only_as_a_link_cannot_fill_a_file() -> None:
@@ -105,38 +105,34 @@ def test_a_task_id_field_takes_the_job_task_id() -> None:
     assert extend.values == {"task_id": "task_abc"} and extend.current == "prompt"
 
 
-def catalog_with_songs() -> Catalog:
-    """The shipped catalogue plus a song model and an extend model that takes one track of it (the shapes the
-    `families` branch adds for Suno)."""
-    data = json.loads(resources.files("kiebot.catalog").joinpath("data/catalog.json").read_text("utf-8"))
-    base = next(e for e in data["models"] if e["id"] == "elevenlabs/audio-isolation")
-    song = copy.deepcopy(base) | {"id": "suno/generate", "slug": "suno-generate", "task": "text-to-music"}
-    extend = copy.deepcopy(base) | {"id": "suno/extend", "slug": "suno-extend", "task": "music-extend"}
-    extend["input_schema"] = {"type": "object", "required": ["audioId", "prompt"], "properties": {
-        "audioId": {"type": "string", "x-parent": {"models": ["suno/generate"], "value": "output_id"}},
-        "prompt": {"type": "string"}}}
-    extend["pricing"] = [{"when": {}, "credits": 12, "unit": "per request"}]
-    data["models"] += [song, extend]
-    data["tasks"].update({"text-to-music": {"en": "Songs"}, "music-extend": {"en": "Extend a song"}})
-    return Catalog(data)
+def test_a_song_offers_extend_and_cover() -> None:
+    two = result("suno/generate", "audio", urls=("https://kie.example/1.mp3", "https://kie.example/2.mp3"),
+                 item_ids=("track-1", "track-2"))
+    assert offered_steps(CATALOG, two, TTL, NOW) == (Step.EXTEND, Step.COVER)
+    # Suno's own extend takes one of its tracks by id; the upload variants take any audio file.
+    assert ids(step_models(CATALOG, Step.EXTEND, two, TTL, NOW)) == {"suno/extend", "suno/upload-extend"}
+    assert ids(step_models(CATALOG, Step.COVER, two, TTL, NOW)) == {"suno/upload-cover"}
+    speech = result("elevenlabs/text-to-speech-turbo-2-5", "audio", urls=("https://kie.example/a.mp3",))
+    assert ids(step_models(CATALOG, Step.EXTEND, speech, TTL, NOW)) == {"suno/upload-extend"}
 
 
 def test_an_output_id_is_one_item_the_user_picks() -> None:
-    songs = catalog_with_songs()
     two = result("suno/generate", "audio", urls=("https://kie.example/1.mp3", "https://kie.example/2.mp3"),
                  item_ids=("track-1", "track-2"))
-    extend = songs.get("suno/extend")
-    assert offered_steps(songs, two, TTL, NOW) == (Step.EXTEND,)
+    extend = CATALOG.get("suno/extend")
     assert parent_values(extend, two, 1) == {"audioId": "track-2"}
     assert parent_values(extend, two, None) == {}
-    draft = continued_draft(extend, two)  # two tracks: the step asks which one
-    assert draft.values == {} and draft.current == "audioId"
-    assert draft.choose_parent(extend, 7, {"audioId": "track-1"})
-    assert draft.values == {"audioId": "track-1"} and draft.current == "prompt"
+    assert continued_draft(extend, two, 1).values == {"audioId": "track-2"}  # the track chosen under the result
+    draft = continued_draft(extend, two, 0)
+    assert draft.back(extend) and draft.current == "audioId"  # asked again: picked from the user's tracks
+    assert draft.choose_parent(extend, 9, {"audioId": "track-9"})
+    assert draft.values == {"audioId": "track-9"} and draft.parents == {"audioId": 9}
+    assert draft.current == "defaultParamFlag"  # the first field, asked after the prefilled one
     one = result("suno/generate", "audio", urls=("https://kie.example/1.mp3",), item_ids=("track-1",))
     assert continued_draft(extend, one).values == {"audioId": "track-1"}
     no_ids = result("suno/generate", "audio", urls=("https://kie.example/1.mp3",))
     assert not fits(extend, no_ids, TTL, NOW)  # an output id needs the items' ids
+    assert not fits(extend, result("veo3.1/generate", "audio", item_ids=("x",)), TTL, NOW)  # not a Suno job
 
 
 def test_choose_parent_refuses_a_step_that_is_not_a_task() -> None:

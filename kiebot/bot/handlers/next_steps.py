@@ -33,21 +33,25 @@ async def _refuse(query: CallbackQuery, tr: Translate, outcome: StepOutcome) -> 
 
 async def step_models(query: CallbackQuery, callback_data: NextCB, next_steps: NextSteps, catalog: Catalog,
                       user: Profile, tr: Translate, lang: str) -> None:
-    """The short list of models for the step, in a new message (the result's buttons stay)."""
+    """Which of the result's files (when it has several), then the short list of models for the step: in a new
+    message under the result's buttons, which stay."""
+    job_id, item = callback_data.job_id, callback_data.item
     step = Step(callback_data.step) if callback_data.step in set(Step) else None
-    outcome, models = (StepOutcome.NOT_FOUND, []) if step is None else await next_steps.models(
-        user.id, callback_data.job_id, step, catalog)
-    if outcome != StepOutcome.READY or step is None:
-        await _refuse(query, tr, outcome)
+    shown = None if step is None else await next_steps.models(user.id, job_id, step, item, catalog)
+    if shown is None or shown.outcome != StepOutcome.READY or step is None:
+        await _refuse(query, tr, shown.outcome if shown else StepOutcome.NOT_FOUND)
         return
     await query.answer()
-    await ui.show(query, screens.models_screen(tr, lang, callback_data.job_id, step, models), edit=False)
+    screen = (screens.items_screen(tr, job_id, step, shown.items) if shown.items
+              else screens.models_screen(tr, lang, job_id, step, shown.models, item))
+    await ui.show(query, screen, edit=item >= 0)  # an item chosen on the picker: the list takes its place
 
 
 async def open_model(query: CallbackQuery, callback_data: NextCB, next_steps: NextSteps, forms: Forms,
                      catalog: Catalog, user: Profile, tr: Translate) -> None:
     """The model's form with the result already filled in; the rest is asked as usual."""
-    outcome, found = await next_steps.open(user.id, callback_data.job_id, callback_data.slug, catalog)
+    outcome, found = await next_steps.open(user.id, callback_data.job_id, callback_data.slug, callback_data.item,
+                                           catalog)
     if outcome != StepOutcome.READY or found is None:
         await _refuse(query, tr, outcome)
         return

@@ -25,10 +25,21 @@ def step_rows(tr: Translate, job_id: int, steps: tuple[Step, ...], *, numbered: 
     return rows(buttons, 3)
 
 
-def models_screen(tr: Translate, lang: str, job_id: int, step: Step, models: list[ModelSpec]) -> Screen:
-    """The models that can do `step` with the result of `job_id`; each opens its form with the result filled in."""
-    kb = [[button(m.name(lang), NextCB(action=NextAction.MODEL, job_id=job_id, slug=m.slug))] for m in models]
+def models_screen(tr: Translate, lang: str, job_id: int, step: Step, models: tuple[ModelSpec, ...],
+                  item: int) -> Screen:
+    """The models that can do `step` with (item `item` of) the result of `job_id`; each opens its form with it
+    filled in."""
+    kb = [[button(m.name(lang), NextCB(action=NextAction.MODEL, job_id=job_id, slug=m.slug, item=max(item, 0)))]
+          for m in models]
     return Screen.of(tr("next-models", step=tr(f"btn-next-{step}"), job=job_id), kb + home_button(tr))
+
+
+def items_screen(tr: Translate, job_id: int, step: Step, titles: tuple[str | None, ...]) -> Screen:
+    """A result of several files (an album, two tracks): which one the step continues from."""
+    buttons = [button(shorten(title, LABEL_CHARS) if title else tr("next-item", number=i + 1),
+                      NextCB(action=NextAction.STEP, job_id=job_id, step=step.value, item=i))
+               for i, title in enumerate(titles)]
+    return Screen.of(tr("next-which", step=tr(f"btn-next-{step}"), job=job_id), rows(buttons, 4) + home_button(tr))
 
 
 def candidate_label(lang: str, candidate: Candidate) -> str:

@@ -14,3 +14,5 @@ parent-choose = Your generations that fit, newest first:
 parent-none = You have no generation this step can use yet. Make one first ({ $models }), then come back to this step: under its result, or here.
 value-parent = your earlier generation
 value-parent-job = generation #{ $job }
+next-which = { $step }: which one of generation #{ $job }?
+next-item = № { $number }
