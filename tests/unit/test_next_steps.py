@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from kiebot.bot.callbacks import NextAction, NextCB, ParentCB
 from kiebot.catalog import Catalog, FieldKind
 from kiebot.services import media
 from kiebot.services.next_steps import (
@@ -176,3 +177,13 @@ def test_every_task_field_names_its_parents(model_id: str) -> None:
         if spec.kind == FieldKind.TASK:
             assert spec.parent is not None and spec.parent.value in ("task_id", "output_id")
             assert all(CATALOG.known(parent) for parent in spec.parent.models), spec.parent.models
+
+
+def test_next_step_buttons_fit_telegram_callback_data() -> None:
+    big = 2**31 - 1  # job ids far beyond any deployment's
+    for model in CATALOG.models:
+        data = NextCB(action=NextAction.MODEL, job_id=big, slug=model.slug, item=9).pack()
+        assert len(data.encode()) <= 64, data
+    for step in Step:
+        assert len(NextCB(action=NextAction.STEP, job_id=big, step=step.value, item=9).pack().encode()) <= 64
+    assert len(ParentCB(token=10**6, job_id=big, item=9).pack().encode()) <= 64
