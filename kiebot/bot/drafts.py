@@ -68,7 +68,7 @@ class OpenForm:
             spec = self.draft.spec(self.model)
             parents = None
             if spec is not None and spec.kind == FieldKind.TASK:  # the user's earlier generations to choose from
-                parents = await self.forms.next_steps.choices(self.forms.user.id, spec)
+                parents = await self.forms.next_steps.choices(self.forms.user.id, self.model, spec)
             return wizard_screens.step_screen(self.tr, self.lang, self.model, self.draft, page, parents)
         price = self.forms.generation.price(self.model, self.draft)
         balance = (await self.forms.accounts.get(self.forms.user.id)).balance

@@ -132,16 +132,17 @@ def media_field(model: ModelSpec, media: str | None) -> FieldSpec | None:
     return next((f for f in model.fields if f.kind in (FieldKind.FILE, FieldKind.FILES) and f.media == media), None)
 
 
-def file_usable(result: Result, ttl_hours: float, now: datetime) -> bool:
-    """The result can fill a file field: it has a Telegram copy to upload again, or KIE's link is still fresh."""
-    return result.file_ids[0] is not None or now - result.finished_at <= timedelta(hours=ttl_hours)
+def file_usable(result: Result, ttl_hours: float, now: datetime, item: int = 0) -> bool:
+    """Result item `item` can fill a file field: it has a Telegram copy to upload again, or KIE's link is fresh."""
+    return result.file_ids[item] is not None or now - result.finished_at <= timedelta(hours=ttl_hours)
 
 
-def fits(model: ModelSpec, result: Result, ttl_hours: float, now: datetime) -> bool:
-    """`model` can continue from `result`: by its task id, or (a model without TASK fields) by its file."""
+def fits(model: ModelSpec, result: Result, ttl_hours: float, now: datetime, item: int = 0) -> bool:
+    """`model` can continue from (item `item` of) `result`: by its task id, or (a model without TASK fields) by the
+    item's file."""
     if parent_fields(model):
         return takes_as_parent(model, result)
-    return media_field(model, result.media) is not None and file_usable(result, ttl_hours, now)
+    return media_field(model, result.media) is not None and file_usable(result, ttl_hours, now, item)
 
 
 def step_models(catalog: Catalog, step: Step, result: Result, ttl_hours: float, now: datetime) -> list[ModelSpec]:
@@ -207,6 +208,7 @@ class Candidate:
     model: ModelSpec | None  # None: a model this deployment no longer knows
     finished_at: datetime
     excerpt: str  # the item's title or the prompt
+    items: int = 1  # how many items the result has (an output id lists each: "1/2", "2/2")
 
 
 @dataclass(frozen=True)
@@ -276,32 +278,35 @@ class NextSteps:
         result = await self._result(user_id, job_id, catalog)
         if result is None:
             return StepOutcome.NOT_FOUND, None
-        model = catalog.by_slug(slug)
-        if model is None or not fits(model, result, self.ttl_hours, self.clock()):
+        model, item = catalog.by_slug(slug), item if 0 <= item < len(result.urls) else 0
+        if model is None or not fits(model, result, self.ttl_hours, self.clock(), item):
             return StepOutcome.NO_MODEL, None
         return StepOutcome.READY, (model, continued_draft(model, result, item))
 
-    async def choices(self, user_id: int, spec: FieldSpec) -> ParentChoices:
-        """The user's earlier generations the TASK field `spec` accepts (one entry per item for an output id),
-        newest first, and the offered models that make such results."""
+    async def choices(self, user_id: int, model: ModelSpec, spec: FieldSpec) -> ParentChoices:
+        """The user's earlier generations the TASK field `spec` of `model` accepts, newest first (one entry per item
+        when the model also takes an output id: every TASK field is filled from the one pick), and the offered models
+        that make such results."""
         assert spec.parent is not None
         catalog = await self.offering.current()
         async with self.db.read() as session:
             jobs = await job_repo.done_jobs_of(session, user_id, spec.parent.models, MAX_PARENTS)
+        per_item = any(f.parent is not None and f.parent.value == "output_id" for f in parent_fields(model))
         found: list[Candidate] = []
         for job in jobs:
-            result, model = result_of(job, catalog), catalog.known(job.model_id)
-            if result is None:
+            result, made_by = result_of(job, catalog), catalog.known(job.model_id)
+            if result is None or not takes_as_parent(model, result):
                 continue
-            if spec.parent.value != "output_id":
-                found.append(Candidate(job.id, 0, job.model_id, model, result.finished_at, result.prompt))
+            if not per_item:
+                found.append(Candidate(job.id, 0, job.model_id, made_by, result.finished_at, result.prompt))
                 continue
-            found += [Candidate(job.id, i, job.model_id, model, result.finished_at, result.titles[i] or result.prompt)
+            found += [Candidate(job.id, i, job.model_id, made_by, result.finished_at,
+                                result.titles[i] or result.prompt, len(result.urls))
                       for i, item_id in enumerate(result.item_ids) if item_id]
-        # The way to make one from scratch: offered models among the accepted ones that need no earlier task.
-        makers = tuple(m for m in (catalog.get(mid) for mid in spec.parent.models)
-                       if m is not None and not parent_fields(m))
-        return ParentChoices(tuple(found[:MAX_PARENTS]), makers)
+        # The way to make one: offered accepted models, those that need no earlier task when there are any.
+        offered = [m for m in (catalog.get(mid) for mid in spec.parent.models) if m is not None]
+        makers = [m for m in offered if not parent_fields(m)] or offered
+        return ParentChoices(tuple(found[:MAX_PARENTS]), tuple(makers))
 
     async def pick(self, user_id: int, model: ModelSpec, job_id: int, item: int,
                    catalog: Catalog) -> dict[str, str] | None:

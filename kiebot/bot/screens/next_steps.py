@@ -43,9 +43,11 @@ def items_screen(tr: Translate, job_id: int, step: Step, titles: tuple[str | Non
 
 
 def candidate_label(lang: str, candidate: Candidate) -> str:
-    """"Model · 03.12 14:05 · the prompt…": which generation, when, and what it was."""
+    """"Model · 03.12 14:05 · 2/2 · the prompt…": which generation (which of its items), when, and what it was."""
     name = candidate.model.name(lang) if candidate.model else candidate.model_id
     parts = [name, candidate.finished_at.strftime("%d.%m %H:%M")]
+    if candidate.items > 1:
+        parts.append(f"{candidate.item + 1}/{candidate.items}")
     if candidate.excerpt:
         parts.append(candidate.excerpt)
     return shorten(" · ".join(parts), LABEL_CHARS)
