@@ -48,6 +48,7 @@ from kiebot.services.generation import GenerationService
 from kiebot.services.history import HistoryService
 from kiebot.services.jobs import JobControl
 from kiebot.services.money import MoneyService
+from kiebot.services.next_steps import NextSteps
 from kiebot.services.offering import DISABLED_TTL_SECONDS, Offering
 from kiebot.services.stars import ReconcileReport
 from kiebot.services.stats import StatsService
@@ -106,18 +107,20 @@ class App:
                              placeholder_callback_url=settings.kie_placeholder_callback_url)
         money = MoneyService.of(self.db, settings, self.catalog)
         uploads = self.cache("uploads", ttl=settings.upload_ttl_hours * 3600 * UPLOAD_CACHE_SHARE)
+        offering = Offering(self.db, self.catalog, disabled=self.cache("models", ttl=DISABLED_TTL_SECONDS))
         self.services = AppServices(
             settings=settings,
             translator=self.translator,
-            offering=Offering(self.db, self.catalog, disabled=self.cache("models", ttl=DISABLED_TTL_SECONDS)),
+            offering=offering,
             accounts=AccountService(self.db, settings.welcome_bonus, self.cache("users", ttl=USER_CACHE_SECONDS)),
-            history=HistoryService(self.db),
+            history=HistoryService(self.db, settings.upload_ttl_hours),
             generation=GenerationService(self.db, settings.price_markup, settings.max_active_per_user,
                                          money.free_policy),
             inputs=InputFiles(self.kie, uploads),
             money=money,
             jobs=JobControl(self.db, settings.max_active_per_user),
             stats=StatsService(self.db, self._kie_balance),
+            next_steps=NextSteps(self.db, offering, settings.upload_ttl_hours),
         )
         self.bot: Bot = create_bot(settings, self.telegram_paces())
         self.dispatcher: Dispatcher = create_dispatcher(

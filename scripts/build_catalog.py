@@ -57,6 +57,16 @@ MEDIA_LENGTH: dict[str, tuple[str, int, str]] = {
 }
 DEFAULT_MEDIA_SECONDS = 30
 
+# Market fields that take the KIE task id of one of the user's own earlier generations (`x-parent`, read by
+# catalog/fields.py as FieldKind.TASK): {model: {field: (the models whose successful jobs are accepted, value)}}.
+GROK_VIDEOS = ["grok-imagine/text-to-video", "grok-imagine/image-to-video", "grok-imagine/extend"]
+MARKET_PARENTS: dict[str, dict[str, tuple[list[str], str]]] = {
+    "grok-imagine/upscale": {"task_id": (GROK_VIDEOS, "task_id")},
+    "grok-imagine/extend": {"task_id": (GROK_VIDEOS, "task_id")},
+    # Hidden in the form (FORM_FIXES): the bot asks for images, which the Animate button fills with the result.
+    "grok-imagine/image-to-video": {"task_id": (["grok-imagine/text-to-image"], "task_id")},
+}
+
 # Where the form departs from the schema as published, after reading every x-doc-issue.
 # `optional`: required by the schema but only meaningful in a mode the user may not use (build_input sends []);
 # `required`: the docs say it is needed although the schema does not require it; `hidden`: never asked;
@@ -184,7 +194,7 @@ def _slugs(ids: list[str], taken: set[str] | None = None) -> dict[str, str]:
 
 
 def _entry(model: dict[str, Any], slug: str, texts: dict[str, Any], missing: Counter[str]) -> dict[str, Any]:
-    model_id, schema = model["id"], model["input_schema"]
+    model_id, schema = model["id"], _with_parents(model["id"], model["input_schema"])
     own = (texts.get("models") or {}).get(model_id) or {}
     entry: dict[str, Any] = {
         "id": model_id,
@@ -207,6 +217,17 @@ def _entry(model: dict[str, Any], slug: str, texts: dict[str, Any], missing: Cou
     if issues:
         entry["doc_issues"] = issues
     return entry
+
+
+def _with_parents(model_id: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with `x-parent` on the fields MARKET_PARENTS names (a copy: the source stays as KIE published it)."""
+    parents = MARKET_PARENTS.get(model_id)
+    if not parents:
+        return schema
+    schema = json.loads(json.dumps(schema))
+    for name, (models, value) in parents.items():
+        schema["properties"][name]["x-parent"] = {"models": models, "value": value}
+    return schema
 
 
 def _legacy_entry(model: dict[str, Any], slug: str, texts: dict[str, Any], missing: Counter[str]) -> dict[str, Any]:

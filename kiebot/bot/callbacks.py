@@ -121,6 +121,30 @@ class JobCB(CallbackData, prefix="j"):
     job_id: int
 
 
+class NextAction(StrEnum):
+    STEP = "step"  # a next step under a result (`step`: a services.next_steps.Step value): its short model list
+    MODEL = "model"  # a model of that list (`slug`): its form, with the result filled in
+
+
+class NextCB(CallbackData, prefix="nx"):
+    """Continue from item `item` (-1: not chosen yet) of the user's generation `job_id`: its id, never its URLs
+    (at most 63 bytes with a 40-character slug and a 10-digit job id)."""
+
+    action: NextAction
+    job_id: int
+    step: str = ""
+    slug: str = ""
+    item: int = -1
+
+
+class ParentCB(CallbackData, prefix="wp"):
+    """On a step asking for an earlier generation: the user's job `job_id` (its result item `item`)."""
+
+    token: int
+    job_id: int
+    item: int = 0
+
+
 class TopupCB(CallbackData, prefix="tu"):
     """Buy the package of `stars` Stars (the invoice names the package it was shown for)."""
 

@@ -16,6 +16,7 @@ from kiebot.services.generation import GenerationService
 from kiebot.services.history import HistoryService
 from kiebot.services.jobs import JobControl
 from kiebot.services.money import MoneyService
+from kiebot.services.next_steps import NextSteps
 from kiebot.services.offering import Offering
 from kiebot.services.stats import StatsService
 
@@ -32,6 +33,7 @@ class AppServices:
     money: MoneyService
     jobs: JobControl
     stats: StatsService  # the operator's figures (/stats)
+    next_steps: NextSteps  # continuing from a result
 
     def as_kwargs(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -13,10 +13,11 @@ from kiebot.bot import ui
 from kiebot.bot.i18n import Translate
 from kiebot.bot.screens import Screen
 from kiebot.bot.screens import wizard as wizard_screens
-from kiebot.catalog import Catalog, ModelSpec
+from kiebot.catalog import Catalog, FieldKind, ModelSpec
 from kiebot.services.account import AccountService, Profile
 from kiebot.services.generation import GenerationService
 from kiebot.services.money import MoneyService
+from kiebot.services.next_steps import NextSteps
 from kiebot.services.wizard import Draft
 
 
@@ -35,6 +36,7 @@ class Forms:
     accounts: AccountService
     generation: GenerationService
     money: MoneyService
+    next_steps: NextSteps
 
     def open(self, draft: Draft, model: ModelSpec) -> OpenForm:
         return OpenForm(self, draft, model)
@@ -63,7 +65,11 @@ class OpenForm:
     async def screen(self, page: int = 0) -> Screen:
         """The screen the form is at: a step, or the confirmation with the price and the balance as it is now."""
         if not self.draft.at_confirmation:
-            return wizard_screens.step_screen(self.tr, self.lang, self.model, self.draft, page)
+            spec = self.draft.spec(self.model)
+            parents = None
+            if spec is not None and spec.kind == FieldKind.TASK:  # the user's earlier generations to choose from
+                parents = await self.forms.next_steps.choices(self.forms.user.id, self.model, spec)
+            return wizard_screens.step_screen(self.tr, self.lang, self.model, self.draft, page, parents)
         price = self.forms.generation.price(self.model, self.draft)
         balance = (await self.forms.accounts.get(self.forms.user.id)).balance
         batch = self.forms.generation.batch_quote(self.model, self.draft)

@@ -51,7 +51,7 @@ class UserMiddleware(BaseMiddleware):
         data.update(user=user, lang=lang, tr=tr, is_admin=tg_user.id in self.admin_ids)
         if "state" in data:
             data["forms"] = Forms(data["state"], tr, lang, user, services.accounts, services.generation,
-                                  services.money)
+                                  services.money, services.next_steps)
         return await handler(event, data)
 
 

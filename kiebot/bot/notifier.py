@@ -36,6 +36,7 @@ from kiebot.config import Settings
 from kiebot.engine.ports import RecipientGone
 from kiebot.services import batches
 from kiebot.services.account import AccountService
+from kiebot.services.next_steps import Step, offered_steps, result_of
 from kiebot.store import batches as batch_repo
 from kiebot.store import jobs as job_repo
 from kiebot.store.db import Database
@@ -90,7 +91,12 @@ class TelegramNotifier:
         elif job.state in (JobState.DONE, JobState.FAILED):  # settled: say what the balance is now
             balance = (await self.accounts.get(job.user_id)).balance
         tr = self.translator.bind(job.language)
-        return status_screen(tr, job.language, job_status(job, ahead, balance), self.catalog.get(job.model_id))
+        steps = self._next_steps(job) if job.state == JobState.DONE else ()
+        return status_screen(tr, job.language, job_status(job, ahead, balance, steps), self.catalog.get(job.model_id))
+
+    def _next_steps(self, job: Job) -> tuple[Step, ...]:
+        result = result_of(job, self.catalog)
+        return offered_steps(self.catalog, result, self.settings.upload_ttl_hours, utcnow()) if result else ()
 
     async def _show_batch_status(self, job: Job, *, final: bool) -> None:
         """A variant's change shows in its batch's one status message (a variant's end always does)."""
@@ -297,9 +303,10 @@ class TelegramNotifier:
         await self.accounts.mark_blocked(user_id)
 
 
-def job_status(job: Job, ahead: int | None = None, balance: int | None = None) -> JobStatus:
+def job_status(job: Job, ahead: int | None = None, balance: int | None = None,
+               next_steps: tuple[Step, ...] = ()) -> JobStatus:
     return JobStatus(job.id, job.model_id, str(job.state), job.price, job.charged, job.kie_state, job.progress,
-                     job.error_code, ahead, bool(job.free_try), balance)
+                     job.error_code, ahead, bool(job.free_try), balance, next_steps)
 
 
 def media_kind(model: ModelSpec | None, url: str) -> str:

@@ -27,6 +27,19 @@ class FieldKind(str, enum.Enum):
     FILES = "files"  # array of media URLs
     OBJECTS = "objects"  # array of objects: "add another" sub-form
     JSON = "json"  # anything else, typed as JSON and checked against the sub-schema
+    TASK = "task"  # the KIE task id (or one output's id) of the user's own earlier generation: `x-parent`, never typed
+
+
+@dataclass(frozen=True)
+class Parent:
+    """What a TASK field takes (`x-parent` in the catalogue): a successful job of one of `models` (any model when
+    empty); `value` "task_id" is the job's KIE task id, "output_id" the id of one of its result items."""
+
+    models: tuple[str, ...] = ()
+    value: str = "task_id"
+
+    def accepts(self, model_id: str) -> bool:
+        return not self.models or model_id in self.models
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +61,7 @@ class FieldSpec:
     media: str | None = None  # 'image' | 'video' | 'audio' | None
     item_fields: tuple[FieldSpec, ...] = ()
     presets: tuple[Any, ...] = ()
+    parent: Parent | None = None  # TASK fields only
     schema: dict[str, Any] = field(default_factory=dict)  # the property's own sub-schema
     texts: dict[str, Any] = field(default_factory=dict)  # {"label": {lang}, "hint": {lang}, "options": {value: {lang}}}
 
@@ -152,6 +166,7 @@ def build_field(
         media=prop.get("x-media") or items.get("x-media"),
         item_fields=item_fields,
         presets=(),
+        parent=_parent(prop) if kind is FieldKind.TASK else None,
         schema=prop,
         texts=(texts.get("fields") or {}).get(key) or {},
     )
@@ -160,8 +175,15 @@ def build_field(
     return spec
 
 
+def _parent(prop: dict[str, Any]) -> Parent:
+    spec = prop["x-parent"]
+    return Parent(models=tuple(spec.get("models") or ()), value=str(spec.get("value") or "task_id"))
+
+
 def field_kind(prop: dict[str, Any]) -> FieldKind:
     kind = prop.get("type")
+    if isinstance(prop.get("x-parent"), dict):
+        return FieldKind.TASK
     if "enum" in prop:
         return FieldKind.CHOICE
     if kind == "boolean":

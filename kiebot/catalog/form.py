@@ -44,7 +44,7 @@ def parse_answer(field: FieldSpec, text: str) -> Any:
     kind = field.kind
     if kind in (FieldKind.FILE, FieldKind.FILES):
         raise AnswerError("err-expected-file", media=field.media or "document")
-    if kind is FieldKind.OBJECTS:
+    if kind in (FieldKind.OBJECTS, FieldKind.TASK):  # a TASK is picked from the user's own generations
         raise AnswerError("err-use-buttons")
     raw = (text or "").strip()
     if not raw:

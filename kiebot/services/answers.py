@@ -84,7 +84,7 @@ class InputFiles:
         spec = draft.spec(model)
         assert spec is not None
         if not self.expects_file(draft, model):
-            raise AnswerError("err-expected-text")
+            raise AnswerError("err-use-buttons" if spec.kind in (FieldKind.TASK, FieldKind.OBJECTS) else "err-expected-text")
         if incoming is None:
             raise AnswerError("err-expected-file", media=spec.media or "document")
         try:

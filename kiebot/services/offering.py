@@ -49,7 +49,11 @@ class Offering:
 
     async def models_in(self, catalog: Catalog, category: str, task: str | None) -> list[ModelSpec]:
         """A task's models: the operator's pinned ones first, then by generations in the last 30 days."""
-        return catalog.ordered(catalog.models_in(category, task), await self._recent_usage())
+        return await self.ordered(catalog, catalog.models_in(category, task))
+
+    async def ordered(self, catalog: Catalog, models: list[ModelSpec] | tuple[ModelSpec, ...]) -> list[ModelSpec]:
+        """`models` with the operator's pinned ones first, then by generations in the last 30 days."""
+        return catalog.ordered(models, await self._recent_usage())
 
     async def _recent_usage(self) -> dict[str, int]:
         now = self.clock()

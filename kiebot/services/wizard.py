@@ -34,6 +34,7 @@ class Draft:
     pending: list[Any] = field(default_factory=list)  # items of a FILES/TEXTS field being collected
     partial_text: str = ""  # a long text arriving in several messages
     editing: bool = False  # came from the confirmation screen: go back there after the answer
+    parents: dict[str, int] = field(default_factory=dict)  # TASK field → the user's job whose id it holds
     confirm_key: str = field(default_factory=lambda: uuid.uuid4().hex)
     token: int = 0  # bumped on every change, so buttons of an older screen are recognised as stale
     # Variants (services/batches.py): `copies` runs of the same values, or one run per value of `vary`.
@@ -68,6 +69,17 @@ class Draft:
             files=[f for f in files if f.get("field", "").split(".")[0] in known],
             answered=[f.name for f in model.fields if f.name in values],
         )
+
+    @classmethod
+    def continued(cls, model: ModelSpec, values: dict[str, Any], files: list[dict[str, Any]],
+                  parents: dict[str, int]) -> Draft:
+        """A new form with some fields already filled (from an earlier result): they count as answered (Back reaches
+        them, the confirmation can change them); the others are asked as usual."""
+        draft = cls(model_id=model.id, values=dict(values), files=list(files), parents=dict(parents),
+                    queue=[f.name for f in model.fields if f.name not in values],
+                    answered=[f.name for f in model.fields if f.name in values])
+        draft._advance(model)
+        return draft
 
     # --- where we are --------------------------------------------------------------------------
     @property
@@ -144,6 +156,21 @@ class Draft:
         if not 0 <= index < len(options):
             return False
         self.answer(model, options[index])
+        return True
+
+    def choose_parent(self, model: ModelSpec, job_id: int, values: dict[str, Any]) -> bool:
+        """Answer the current TASK step with the user's earlier generation `job_id`: `values` fills every TASK field
+        it names (a task id and an output id come from the same job). False (nothing changes) when the step is not
+        a TASK field or `values` misses it."""
+        spec = self.spec(model)
+        if spec is None or spec.kind != FieldKind.TASK or spec.name not in values or self.sub:
+            return False
+        for name, value in values.items():
+            self.values[name], self.parents[name] = value, job_id
+            if name != spec.name and name in self.queue:
+                self.queue.remove(name)
+                self.answered.append(name)
+        self.answer(model, values[spec.name])
         return True
 
     def answer_yes_no(self, model: ModelSpec, yes: bool) -> bool:

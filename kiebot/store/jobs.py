@@ -282,6 +282,14 @@ async def recent_jobs(session: AsyncSession, user_id: int, limit: int = 10, offs
     return list((await session.execute(stmt)).scalars())
 
 
+async def done_jobs_of(session: AsyncSession, user_id: int, model_ids: tuple[str, ...], limit: int) -> list[Job]:
+    """The user's delivered generations (of `model_ids`; any model when empty) that KIE gave a task id, newest first."""
+    stmt = select(Job).where(Job.user_id == user_id, Job.state == JobState.DONE.value, Job.kie_task_id.is_not(None))
+    if model_ids:
+        stmt = stmt.where(Job.model_id.in_(model_ids))
+    return list((await session.execute(stmt.order_by(Job.id.desc()).limit(limit))).scalars())
+
+
 async def count_active(session: AsyncSession, user_id: int) -> int:
     """Jobs of the user in submitting/running/delivering."""
     stmt = select(func.count(Job.id)).where(Job.user_id == user_id, Job.state.in_([s.value for s in ACTIVE_STATES]))

@@ -145,7 +145,8 @@ async def test_veo_video_then_its_1080p_version(quick: Stack, alice: FakeUser) -
 
     upgrade = Journey(quick, alice)
     await upgrade.open_model("veo3_1-get-1080p-video")
-    await upgrade.answer_text(str(parent))  # until "continue from a result" fills it: the earlier generation's id
+    choose = await upgrade.step(1)  # the earlier generation is picked from the user's own, never typed
+    await upgrade.choose(next(b for b in choose.buttons() if b.startswith("Veo 3.1 · ")))
     confirm = await upgrade.defaults_for_the_rest()
     assert "Price: 10 💎" in confirm.text  # 5 credits × 2
     await upgrade.generate(10)  # KIE says "still processing" first; the bot asks again until the video is there

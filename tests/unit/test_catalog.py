@@ -39,6 +39,8 @@ def sample_value(spec):
         return ["https://tempfile.redpandaai.co/kieai/in/file.png"] * max(spec.min_items or 1, 1)
     if kind is FieldKind.TEXTS:
         return ["one"]
+    if kind is FieldKind.TASK:  # an earlier task's id, as the bot fills it from the user's own generation
+        return "task_grok_1765178608584"
     if kind is FieldKind.OBJECTS:
         return [{f.name: sample_value(f) for f in spec.item_fields if f.required}] * max(spec.min_items or 1, 1)
     return None

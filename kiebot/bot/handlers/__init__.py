@@ -15,6 +15,7 @@ from kiebot.bot.handlers import (
     history,
     jobs,
     menu,
+    next_steps,
     payments,
     variants,
     wizard,
@@ -23,5 +24,6 @@ from kiebot.bot.handlers import (
 
 def build_routers() -> list[Router]:
     # payments before menu (its /start links) and before answers (a payment arrives while a form is open)
-    modules = (errors, admin, payments, menu, catalog, history, jobs, wizard, confirm, variants, answers, fallback)  # fallback last
+    modules = (errors, admin, payments, menu, catalog, history, jobs, next_steps, wizard, confirm, variants, answers,
+               fallback)  # fallback last
     return [module.router() for module in modules]

@@ -27,14 +27,14 @@ def router() -> Router:
 
 async def on_history(message: Message, history: HistoryService, catalog: Catalog, user: Profile,
                      tr: Translate, lang: str) -> None:
-    shown = await history.page(user.id, 0)
+    shown = await history.page(user.id, 0, catalog)
     await ui.show(message, screens.history(tr, lang, catalog, shown), edit=False)
 
 
 async def page(query: CallbackQuery, callback_data: MenuCB | HistoryPageCB, history: HistoryService,
                catalog: Catalog, user: Profile, tr: Translate, lang: str) -> None:
     number = callback_data.page if isinstance(callback_data, HistoryPageCB) else 0
-    shown = await history.page(user.id, number)
+    shown = await history.page(user.id, number, catalog)
     await query.answer()
     await ui.show(query, screens.history(tr, lang, catalog, shown), edit=True)
 

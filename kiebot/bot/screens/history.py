@@ -1,4 +1,4 @@
-"""/history: the user's past generations, each with 🔁 Repeat and ✏️ Edit."""
+"""/history: the user's past generations, each with 🔁 Repeat and ✏️ Edit, and the next steps of its result."""
 from __future__ import annotations
 
 import html
@@ -7,6 +7,7 @@ from kiebot.bot.callbacks import HistoryAction, HistoryCB, HistoryPageCB, MenuAc
 from kiebot.bot.i18n import Translate
 from kiebot.bot.screens.common import Pager, Screen, button
 from kiebot.bot.screens.menu import home_button
+from kiebot.bot.screens.next_steps import step_rows
 from kiebot.catalog import Catalog
 from kiebot.services.history import PAGE_SIZE, HistoryPage
 
@@ -25,6 +26,8 @@ def history(tr: Translate, lang: str, catalog: Catalog, page: HistoryPage) -> Sc
         if model is not None:  # a model no longer offered cannot be repeated
             kb.append([button(tr("btn-repeat", job=item.job_id), HistoryCB(action=HistoryAction.REPEAT, job_id=item.job_id)),
                        button(tr("btn-edit-repeat", job=item.job_id), HistoryCB(action=HistoryAction.EDIT, job_id=item.job_id))])
+        if item.next_steps:
+            kb += step_rows(tr, item.job_id, item.next_steps, numbered=True)
     pager = PAGES.row(page.page, page.total, lambda p: HistoryPageCB(page=p))
     if pager:
         kb.append(pager)

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from kiebot.bot.callbacks import JobAction, JobCB
 from kiebot.bot.i18n import Translate
 from kiebot.bot.screens.common import Screen, button
+from kiebot.bot.screens.next_steps import step_rows
 from kiebot.catalog import ModelSpec
+from kiebot.services.next_steps import Step
 
 BAR_CELLS = 10
 # Why a job failed, as stored by the engine → the text the user reads. KIE's own error text is never shown.
@@ -34,6 +36,7 @@ class JobStatus:
     ahead: int | None = None  # waiting jobs of the user before this one, when the user is at their limit
     free: bool = False  # run with a free try: nothing held, nothing charged
     balance: int | None = None  # the user's balance once the job is settled, to say what remains
+    next_steps: tuple[Step, ...] = ()  # once done: what can be done with the result (services.next_steps)
 
 
 def progress_bar(percent: int) -> str:
@@ -68,10 +71,13 @@ def status_text(tr: Translate, lang: str, job: JobStatus, model: ModelSpec | Non
 
 def status_screen(tr: Translate, lang: str, job: JobStatus, model: ModelSpec | None) -> Screen:
     """The status text with what can still be done: ✖ Cancel while the job waits in the bot's line (it has not
-    reached KIE, so nothing is spent), 🔁 Try again after a failure (while the model is offered)."""
+    reached KIE, so nothing is spent), 🔁 Try again after a failure (while the model is offered), the next steps
+    (🎬 Animate, 🔍 Upscale…) once the result was delivered."""
     text = status_text(tr, lang, job, model)
     if job.state == "waiting":
         return Screen.of(text, [[button(tr("btn-cancel-job"), JobCB(action=JobAction.CANCEL, job_id=job.job_id))]])
     if job.state == "failed" and model is not None and job.error_code != "unavailable":
         return Screen.of(text, [[button(tr("btn-try-again"), JobCB(action=JobAction.RETRY, job_id=job.job_id))]])
+    if job.state == "done" and job.next_steps:
+        return Screen.of(text, step_rows(tr, job.job_id, job.next_steps))
     return Screen.of(text)

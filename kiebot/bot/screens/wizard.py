@@ -9,9 +9,11 @@ from kiebot.bot.callbacks import ConfirmAction, ConfirmCB, StepAction, StepCB
 from kiebot.bot.i18n import Translate
 from kiebot.bot.screens import variants as variant_screens
 from kiebot.bot.screens.common import Keyboard, Pager, Screen, button, rows, shorten
+from kiebot.bot.screens.next_steps import parent_lines, parent_rows
 from kiebot.catalog import FieldKind, FieldSpec, ModelSpec
 from kiebot.services.batches import BatchQuote
 from kiebot.services.generation import Price
+from kiebot.services.next_steps import ParentChoices
 from kiebot.services.wizard import COLLECTION_KINDS, Draft
 
 CHOICES = Pager(per_page=8)
@@ -26,6 +28,8 @@ def show_value(tr: Translate, lang: str, spec: FieldSpec, value: Any) -> str:
         return tr("value-files", count=count)
     if spec.kind == FieldKind.BOOL:
         return tr("yes") if value else tr("no")
+    if spec.kind == FieldKind.TASK:
+        return tr("value-parent")
     if spec.kind == FieldKind.CHOICE:
         return spec.option_label(value, lang)
     if spec.kind == FieldKind.OBJECTS:
@@ -54,11 +58,15 @@ def constraint_line(tr: Translate, spec: FieldSpec) -> str:
         return tr("rule-json")
     if kind == FieldKind.OBJECTS:
         return tr("rule-objects", max=spec.max_items or 0)
+    if kind == FieldKind.TASK:
+        return tr("rule-parent")
     return tr("rule-choice")
 
 
 # --- a wizard step ------------------------------------------------------------------------------
-def step_screen(tr: Translate, lang: str, model: ModelSpec, draft: Draft, page: int = 0) -> Screen:
+def step_screen(tr: Translate, lang: str, model: ModelSpec, draft: Draft, page: int = 0,
+                parents: ParentChoices | None = None) -> Screen:
+    """`parents`: for a TASK step, the user's earlier generations it may take."""
     spec = draft.spec(model)
     assert spec is not None
     number, total = draft.progress(model)
@@ -75,7 +83,9 @@ def step_screen(tr: Translate, lang: str, model: ModelSpec, draft: Draft, page: 
         lines.append(tr("default-is", value=html.escape(show_value(tr, lang, spec, spec.default))))
     current = draft.current_value(model)
     if current is not None and spec.kind != FieldKind.OBJECTS:
-        lines.append(tr("current-is", value=html.escape(show_value(tr, lang, spec, current))))
+        lines.append(tr("current-is", value=html.escape(_shown(tr, lang, spec, current, draft))))
+    if spec.kind == FieldKind.TASK and parents is not None:
+        lines += parent_lines(tr, lang, parents)
     if spec.kind == FieldKind.OBJECTS and draft.sub is None:
         lines.append(tr("items-added", count=len(draft.values.get(spec.name) or [])))
     if draft.pending:
@@ -83,7 +93,16 @@ def step_screen(tr: Translate, lang: str, model: ModelSpec, draft: Draft, page: 
     if draft.partial_text:
         lines.append(tr("text-parts", chars=len(draft.partial_text)))
     keyboard = _step_buttons(tr, lang, model, draft, spec, page)
+    if spec.kind == FieldKind.TASK and parents is not None:
+        keyboard = parent_rows(lang, draft, parents, page) + keyboard
     return Screen.of("\n".join(lines), keyboard)
+
+
+def _shown(tr: Translate, lang: str, spec: FieldSpec, value: Any, draft: Draft) -> str:
+    """A value as the user sees it; a TASK field names the generation it continues from."""
+    if spec.kind == FieldKind.TASK and spec.name in draft.parents:
+        return tr("value-parent-job", job=draft.parents[spec.name])
+    return show_value(tr, lang, spec, value)
 
 
 def _step_buttons(
@@ -157,7 +176,7 @@ def confirm_screen(
         if spec.name == draft.vary and batch is not None:  # one run per ticked value
             shown = ", ".join(spec.option_label(value, lang) for value in draft.vary_values)
         elif spec.name in draft.values:
-            shown = show_value(tr, lang, spec, draft.values[spec.name])
+            shown = _shown(tr, lang, spec, draft.values[spec.name], draft)
         elif spec.has_default:
             shown = tr("value-default", value=show_value(tr, lang, spec, spec.default))
         else:

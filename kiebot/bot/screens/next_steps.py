@@ -1,0 +1,74 @@
+"""Continuing from a result: the next-step buttons under it, the short model list of a step, and the list of the
+user's earlier generations on a step that takes one (a TASK field)."""
+from __future__ import annotations
+
+import html
+
+from kiebot.bot.callbacks import ModelCB, NextAction, NextCB, ParentCB, StepAction, StepCB
+from kiebot.bot.i18n import Translate
+from kiebot.bot.screens.common import Keyboard, Pager, Screen, button, rows, shorten
+from kiebot.bot.screens.menu import home_button
+from kiebot.catalog import ModelSpec
+from kiebot.services.next_steps import Candidate, ParentChoices, Step
+from kiebot.services.wizard import Draft
+
+PARENTS = Pager(per_page=6)
+LABEL_CHARS = 60  # a button shows about this much on a phone
+
+
+def step_rows(tr: Translate, job_id: int, steps: tuple[Step, ...], *, numbered: bool = False) -> Keyboard:
+    """🎬 Animate, ✏️ Edit, 🔍 Upscale… under the result of `job_id` (`numbered`: "#12 → 🎬 Animate", in a list of jobs)."""
+    def label(step: Step) -> str:
+        return tr("btn-next-job", step=tr(f"btn-next-{step}"), job=job_id) if numbered else tr(f"btn-next-{step}")
+
+    buttons = [button(label(step), NextCB(action=NextAction.STEP, job_id=job_id, step=step.value)) for step in steps]
+    return rows(buttons, 3)
+
+
+def models_screen(tr: Translate, lang: str, job_id: int, step: Step, models: tuple[ModelSpec, ...],
+                  item: int) -> Screen:
+    """The models that can do `step` with (item `item` of) the result of `job_id`; each opens its form with it
+    filled in."""
+    kb = [[button(m.name(lang), NextCB(action=NextAction.MODEL, job_id=job_id, slug=m.slug, item=max(item, 0)))]
+          for m in models]
+    return Screen.of(tr("next-models", step=tr(f"btn-next-{step}"), job=job_id), kb + home_button(tr))
+
+
+def items_screen(tr: Translate, job_id: int, step: Step, titles: tuple[str | None, ...]) -> Screen:
+    """A result of several files (an album, two tracks): which one the step continues from."""
+    buttons = [button(shorten(title, LABEL_CHARS) if title else tr("next-item", number=i + 1),
+                      NextCB(action=NextAction.STEP, job_id=job_id, step=step.value, item=i))
+               for i, title in enumerate(titles)]
+    return Screen.of(tr("next-which", step=tr(f"btn-next-{step}"), job=job_id), rows(buttons, 4) + home_button(tr))
+
+
+def candidate_label(lang: str, candidate: Candidate) -> str:
+    """"Model · 03.12 14:05 · 2/2 · the prompt…": which generation (which of its items), when, and what it was."""
+    name = candidate.model.name(lang) if candidate.model else candidate.model_id
+    parts = [name, candidate.finished_at.strftime("%d.%m %H:%M")]
+    if candidate.items > 1:
+        parts.append(f"{candidate.item + 1}/{candidate.items}")
+    if candidate.excerpt:
+        parts.append(candidate.excerpt)
+    return shorten(" · ".join(parts), LABEL_CHARS)
+
+
+def parent_lines(tr: Translate, lang: str, choices: ParentChoices) -> list[str]:
+    """What the step says above the list: how to choose, or that there is nothing to choose from yet."""
+    if choices.candidates:
+        return [tr("parent-choose")]
+    names = ", ".join(html.escape(m.name(lang)) for m in choices.makers)
+    return [tr("parent-none", models=names or "—")]
+
+
+def parent_rows(lang: str, draft: Draft, choices: ParentChoices, page: int) -> Keyboard:
+    """One button per earlier generation (paged), or, when there is none, the models that make one."""
+    if not choices.candidates:
+        return [[button("▶ " + m.name(lang), ModelCB(slug=m.slug))] for m in choices.makers[:3]]
+    shown = PARENTS.slice(choices.candidates, page)
+    kb: Keyboard = [[button(candidate_label(lang, c), ParentCB(token=draft.token, job_id=c.job_id, item=c.item))]
+                    for c in shown]
+    pager = PARENTS.row(page, len(choices.candidates), lambda p: StepCB(token=draft.token, action=StepAction.PAGE, arg=p))
+    if pager:
+        kb.append(pager)
+    return kb
