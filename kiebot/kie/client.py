@@ -30,6 +30,7 @@ from kiebot.kie.errors import (
 )
 from kiebot.kie.ratelimit import RateLimiter, SlidingWindowLimiter
 from kiebot.kie.records import TaskRecord
+from kiebot.logs import bound, fields
 
 log = logging.getLogger("kiebot.kie")
 
@@ -95,8 +96,8 @@ class KieClient:
         body: dict[str, Any] = {"model": model, "input": input}
         if callback_url:
             body["callBackUrl"] = callback_url
-        log.info("KIE createTask model=%s input keys=%s callback=%s", model, sorted(input), bool(callback_url))
-        data = await self._call("POST", f"{self._api_base}/api/v1/jobs/createTask", CREATE, json_body=body)
+        with bound(model=model):
+            data = await self._call("POST", f"{self._api_base}/api/v1/jobs/createTask", CREATE, json_body=body)
         task_id = data.get("taskId") if isinstance(data, dict) else None
         if not task_id:
             raise KieUnavailable(200, "createTask answer has no taskId", ambiguous=True)
@@ -105,7 +106,8 @@ class KieClient:
     async def record_info(self, task_id: str) -> TaskRecord:
         """Read a task. Raises KieRecordPending while KIE says `recordInfo is null`."""
         url = f"{self._api_base}/api/v1/jobs/recordInfo"
-        data = await self._call("GET", url, POLL, params={"taskId": task_id})
+        with bound(task=task_id):
+            data = await self._call("GET", url, POLL, params={"taskId": task_id})
         if not isinstance(data, dict):
             raise KieUnavailable(200, "recordInfo answer has no record")
         return TaskRecord.from_data(data)
@@ -258,8 +260,11 @@ class KieClient:
 
     @staticmethod
     def _log(method: str, url: str, status: int | str, code: int | str, started: float) -> None:
-        elapsed_ms = (time.monotonic() - started) * 1000
-        log.info("KIE %s %s -> HTTP %s code %s in %.0f ms", method, _path(url), status, code, elapsed_ms)
+        """The one log line of every KIE request; the job, task and model come from the log context."""
+        elapsed_ms = round((time.monotonic() - started) * 1000)
+        path = _path(url)
+        log.info("KIE %s %s -> HTTP %s code %s in %d ms", method, path, status, code, elapsed_ms,
+                 extra=fields(method=method, path=path, status=status, code=code, ms=elapsed_ms))
 
 
 def _path(url: str) -> str:
