@@ -67,3 +67,23 @@ async def test_a_5xx_on_create_makes_no_second_task_and_releases_the_hold(tmp_pa
         assert await stack.kie_tasks() == []
         assert await balance_of(stack, alice) == (100, 0)
         assert await ledger_of(stack, alice) == [("bonus", 100, 0), ("hold", -8, 8), ("release", 8, -8)]
+
+
+async def test_a_user_at_the_limit_does_not_block_another(tmp_path: Path, alice: FakeUser, boris: FakeUser) -> None:
+    async with running_stack(tmp_path, flood=relaxed_flood(), max_active_per_user=1) as stack:
+        await stack.kie_control("task-outcome", {"outcome": "held"})  # Alice's first task runs until /finish
+        first, second, other = Journey(stack, alice), Journey(stack, alice), Journey(stack, boris)
+        await first.fill("google-nano-banana", "First picture", "⏩ Defaults for all the rest")
+        await first.confirm(8)
+        await first.status("queued")  # at KIE
+        await second.fill("google-nano-banana", "Second picture", "⏩ Defaults for all the rest")
+        waiting = await second.confirm(8)
+        assert "Waiting in line" in waiting.text  # Alice is at her limit
+        await other.fill("google-nano-banana", "Другая картинка", other.texts("btn-defaults-rest"))
+        await other.generate(8)  # Boris, with a free slot, is not held up behind her
+        assert [t["input"]["prompt"] for t in await stack.kie_tasks()] == ["First picture", "Другая картинка"]
+        await stack.kie_control("finish", {})
+        await first.result(timeout=30)
+        await second.result(timeout=30)
+        assert [t["input"]["prompt"] for t in await stack.kie_tasks()] == [
+            "First picture", "Другая картинка", "Second picture"]

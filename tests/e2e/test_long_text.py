@@ -51,3 +51,21 @@ async def test_a_prompt_as_a_txt_file(tmp_path: Path) -> None:
         await j.send_document(text.encode("utf-8"), "prompt.txt", "text/plain")
         error = await j.reply("The text is too long")
         assert "10399 characters, the limit is 10000" in error.text
+
+
+async def test_parts_stop_at_the_fields_limit_with_a_clear_message(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, flood=FloodLimits(enabled=False)) as stack:
+        j = Journey(stack, USER)
+        await j.open_model("nano-banana-pro")  # a prompt of at most 10000 characters
+        await j.send_text("a" * 4096)
+        await j.reply("Got a part of the text (4096 characters so far)")
+        await j.send_text("b" * 4096)
+        part = await j.reply("Got a part of the text (8192 characters so far)")
+        await j.send_text("c" * 4096)  # 12288 characters: over the limit
+        await j.reply(j.texts("err-text-parts-too-long", chars=8192, max=10000))
+        await j.tap("✅ That is the whole text", on=part)  # what came so far is kept
+        await j.step(2)
+        await j.defaults_for_the_rest()
+        await j.confirm()
+        await j.result()
+        assert (await stack.kie_tasks())[0]["input"]["prompt"] == "a" * 4096 + "b" * 4096
