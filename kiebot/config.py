@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     kie_create_per_10s: int = Field(default=20, ge=1)
     kie_polls_per_second: int = Field(default=10, ge=1)
     log_level: str = "INFO"
+    # "json": one JSON object per line (for log collectors); "text": readable lines.
+    log_format: Literal["text", "json"] = "text"
     # Redis, shared by replicas: the cache (and, with the replicas issue, the limiters). Unset: in memory.
     redis_url: str | None = None
 

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from kiebot.logs import bound
+
 log = logging.getLogger(__name__)
 CALLBACK_PATH = "/kie/callback"
 MAX_BODY = 1024 * 1024  # a callback is a task record: small
@@ -53,8 +55,9 @@ async def kie_callback(request: web.Request) -> web.Response:
                                 request.headers.get("X-Webhook-Signature", "")):
         log.warning("KIE callback for task %s refused: bad or missing signature", task_id)
         return web.json_response({"error": "bad signature"}, status=401)
-    outcome = await request.app[CALLBACKS].receive(task_id, _job_id(request.query.get("job")))
-    log.info("KIE callback for task %s (job %s): %s", task_id, request.query.get("job"), outcome)
+    with bound(task=task_id, job=_job_id(request.query.get("job"))):
+        outcome = await request.app[CALLBACKS].receive(task_id, _job_id(request.query.get("job")))
+        log.info("KIE callback for task %s (job %s): %s", task_id, request.query.get("job"), outcome)
     return web.json_response({"outcome": str(outcome)})
 
 

@@ -15,7 +15,7 @@ from kiebot.bot.deps import AppServices
 from kiebot.bot.flood import FloodControl
 from kiebot.bot.handlers import build_routers
 from kiebot.bot.i18n import LANGUAGES, Translator
-from kiebot.bot.middlewares import OfferedCatalogMiddleware, PrivateChatsOnly, UserMiddleware
+from kiebot.bot.middlewares import LogContext, OfferedCatalogMiddleware, PrivateChatsOnly, UserMiddleware
 from kiebot.config import Settings
 
 COMMANDS = ("start", "models", "balance", "topup", "history", "promo", "language", "help", "paysupport", "terms",
@@ -43,6 +43,7 @@ def create_dispatcher(services: AppServices, *, storage: BaseStorage) -> Dispatc
         events_isolation=SimpleEventIsolation(),
         **services.as_kwargs(),
     )
+    dp.update.outer_middleware(LogContext())
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(PrivateChatsOnly(storage, services.translator))
         observer.outer_middleware(UserMiddleware(services))

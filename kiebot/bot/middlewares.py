@@ -1,4 +1,4 @@
-"""Update middlewares: private chats only, the user and their language, and the catalogue as offered right now.
+"""Update middlewares: the log context, private chats only, the user and their language, and the catalogue as offered right now.
 
 No middleware keeps a database session open around the handler: each service runs its own short unit of work,
 so no update holds a transaction (or a pooled connection) while it talks to Telegram.
@@ -17,9 +17,19 @@ from aiogram.types import User as TgUser
 from kiebot.bot.deps import AppServices
 from kiebot.bot.drafts import Forms
 from kiebot.bot.i18n import Translator
+from kiebot.logs import bound
 from kiebot.services.offering import Offering
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class LogContext(BaseMiddleware):
+    """Every log line written while an update is handled names the update and the user (`kiebot.logs.bound`)."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user: TgUser | None = data.get("event_from_user")
+        with bound(update=getattr(event, "update_id", None), user=tg_user.id if tg_user else None):
+            return await handler(event, data)
 
 
 class UserMiddleware(BaseMiddleware):

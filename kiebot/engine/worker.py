@@ -34,6 +34,7 @@ from kiebot.engine.outputs import measure_outputs
 from kiebot.engine.ports import Kie, Notifier, RecipientGone
 from kiebot.kie import errors as kie_errors
 from kiebot.kie.records import TaskRecord
+from kiebot.logs import Masker, bind, bound, secrets_of
 from kiebot.services.media import media_facts, refresh_expired
 from kiebot.store import jobs as job_repo
 from kiebot.store.models import Job, JobState
@@ -63,6 +64,7 @@ class Engine:
         self.clock = clock
         self.owner = f"worker-{uuid.uuid4().hex[:12]}"
         self.speedup = settings.kie_poll_speedup
+        self.mask = Masker(secrets_of(settings))  # KIE's error texts are stored: never with a secret quoted in them
         self.lease_seconds = settings.job_lease_seconds
         self.heartbeat = Heartbeat(sessionmaker, self.owner, self.lease_seconds, clock)
         self.alerts = Alerts(sessionmaker, notifier, clock)
@@ -131,7 +133,8 @@ class Engine:
 
     async def _advance_safely(self, job: Job) -> None:
         try:
-            await self.advance(job)
+            with bound(job=job.id, user=job.user_id, model=job.model_id, task=job.kie_task_id):
+                await self.advance(job)
         except Exception:
             log.exception("job %s: step failed; it will be retried", job.id)
             await self._save(job, next_check_at=self.clock() + schedule.backoff(job.attempts + 1, self.speedup))
@@ -182,6 +185,7 @@ class Engine:
         except kie_errors.KieError as exc:
             await self._submit_failed(job, exc, may_resend=kie_errors.create_may_be_resent(exc))
             return
+        bind(task=task_id)
         log.info("job %s: KIE created task %s for %s", job.id, task_id, model.id)  # before anything else can fail
         await self._attach(job, model, task_id, values, files)
 
@@ -345,12 +349,12 @@ class Engine:
         async with self.sessionmaker() as session:
             fresh = await job_repo.get_job(session, job.id)
             assert fresh is not None
-            failed = await job_repo.fail_job(session, fresh, error_code=reason, error_detail=detail,
+            failed = await job_repo.fail_job(session, fresh, error_code=reason,
+                                             error_detail=self.mask(detail) if detail else None,
                                              owner=self.owner, only_from=only_from)
             await session.commit()
         _copy(fresh, job)
         if failed:
-            log.info("job %s failed (%s); hold released", job.id, reason)
             await self._show(job, final=True)
 
     async def _save(self, job: Job, *, when_state: JobState | None = None, **fields: Any) -> bool:

@@ -31,6 +31,7 @@ from kiebot.kie.errors import (
 from kiebot.kie.families import Api, family_for
 from kiebot.kie.ratelimit import RateLimiter, SlidingWindowLimiter
 from kiebot.kie.records import TaskRecord
+from kiebot.logs import bound, fields
 
 log = logging.getLogger("kiebot.kie")
 
@@ -100,12 +101,14 @@ class KieClient:
             # A bug upstream, but never leak the bot token to a third party: refuse before sending.
             raise KieValidation(400, "input contains a Telegram file URL; upload the file to KIE first")
         family, spec = family_for(api)
-        return await family.create(self, spec, model, input, callback_url)
+        with bound(model=model):
+            return await family.create(self, spec, model, input, callback_url)
 
     async def record_info(self, task_id: str, api: Mapping[str, Any] | Api | None = None) -> TaskRecord:
         """Read a task as a normalized record. Raises KieRecordPending while KIE says `recordInfo is null`."""
         family, spec = family_for(api)
-        return await family.poll(self, spec, task_id)
+        with bound(task=task_id):
+            return await family.poll(self, spec, task_id)
 
     async def call(self, method: str, path: str, op: str, *, json_body: Any = None,
                    params: dict[str, str] | None = None) -> Any:
@@ -260,8 +263,11 @@ class KieClient:
 
     @staticmethod
     def _log(method: str, url: str, status: int | str, code: int | str, started: float) -> None:
-        elapsed_ms = (time.monotonic() - started) * 1000
-        log.info("KIE %s %s -> HTTP %s code %s in %.0f ms", method, _path(url), status, code, elapsed_ms)
+        """The one log line of every KIE request; the job, task and model come from the log context."""
+        elapsed_ms = round((time.monotonic() - started) * 1000)
+        path = _path(url)
+        log.info("KIE %s %s -> HTTP %s code %s in %d ms", method, path, status, code, elapsed_ms,
+                 extra=fields(method=method, path=path, status=status, code=code, ms=elapsed_ms))
 
 
 def _path(url: str) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kiebot.clock import utcnow
 from kiebot.store import free_tries, wallet
 from kiebot.store.db import dialect_insert
+from kiebot.store.events import log_on_commit
 from kiebot.store.models import (
     ACTIVE_STATES,
     OPEN_STATES,
@@ -48,6 +49,11 @@ class NotEnoughBalance(Exception):
 
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
+
+
+def _state_changed(session: AsyncSession, job_id: int, state: JobState | str, **more: Any) -> None:
+    """Every change of a generation's state goes through this module and is logged here, once, on commit."""
+    log_on_commit(session, "generation state", job=job_id, state=_plain(state), **more)
 
 
 def _lease_free(now: datetime):  # type: ignore[no-untyped-def]
@@ -105,6 +111,7 @@ async def create_job(
         if price > 0 and not await wallet.hold(session, user_id, price, f"hold:{job_id}", job_id=job_id):
             balance, _ = await wallet.get_balance(session, user_id)
             raise NotEnoughBalance(max(1, price - balance))
+    _state_changed(session, job_id, JobState.WAITING, model=model_id, price=price)
     return await get_job(session, job_id)
 
 
@@ -250,6 +257,8 @@ async def update_job(
     )
     if (await session.execute(stmt)).rowcount != 1:
         return False
+    if "state" in fields:
+        _state_changed(session, job_id, fields["state"])
     await _refresh_loaded(session, job_id, list(fields))
     return True
 
@@ -341,6 +350,7 @@ async def finish_job(
     if (await session.execute(stmt)).rowcount != 1:
         await _refresh_loaded(session, job.id)
         return False
+    _state_changed(session, job.id, JobState.DONE, charged=charged)
     if job.price > 0:
         await wallet.capture(session, job.user_id, job.id, job.price, charged, f"charge:{job.id}{key_suffix}")
     await _refresh_loaded(session, job.id)
@@ -377,6 +387,7 @@ async def fail_job(
     if (await session.execute(stmt)).rowcount != 1:
         await _refresh_loaded(session, job.id)
         return False
+    _state_changed(session, job.id, JobState.FAILED, error=error_code)
     if job.price > 0:
         await wallet.release(session, job.user_id, job.id, job.price, f"release:{job.id}")
     await free_tries.give_back(session, job)  # a failed free run gives its daily try back
@@ -406,6 +417,7 @@ async def attach_task(session: AsyncSession, job_id: int, task_id: str, **fields
     )
     if (await session.execute(stmt)).rowcount != 1:
         return False
+    _state_changed(session, job_id, JobState.RUNNING, task=task_id)
     await _refresh_loaded(session, job_id)
     return True
 

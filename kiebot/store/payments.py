@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kiebot.store.db import dialect_insert
+from kiebot.store.events import log_on_commit
 from kiebot.store.models import Payment, PaymentState, StarsSync
 
 
@@ -34,7 +35,11 @@ async def insert_payment(
         .on_conflict_do_nothing(index_elements=[Payment.charge_id])
         .returning(Payment.id)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    payment_id = (await session.execute(stmt)).scalar_one_or_none()
+    if payment_id is not None:
+        log_on_commit(session, "payment recorded", payment=payment_id, account=user_id, stars=stars,
+                      credits=credits, source=source, state=state.value)
+    return payment_id
 
 
 async def get_payment(session: AsyncSession, charge_id: str) -> Payment | None:
@@ -60,7 +65,10 @@ async def start_refund(session: AsyncSession, charge_id: str) -> int | None:
         .returning(Payment.refund_attempt)
         .execution_options(synchronize_session=False)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    attempt = (await session.execute(stmt)).scalar_one_or_none()
+    if attempt is not None:
+        log_on_commit(session, "payment state", charge=charge_id, state=PaymentState.REFUNDING.value, attempt=attempt)
+    return attempt
 
 
 async def set_state(
@@ -87,7 +95,10 @@ async def set_state(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return (await session.execute(stmt)).rowcount == 1
+    if (await session.execute(stmt)).rowcount != 1:
+        return False
+    log_on_commit(session, "payment state", charge=charge_id, state=now.value, was=was.value)
+    return True
 
 
 async def sync_position(session: AsyncSession, name: str) -> int:

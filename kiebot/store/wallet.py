@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
 from kiebot.store.db import dialect_insert
+from kiebot.store.events import log_on_commit
 from kiebot.store.models import LedgerEntry, LedgerKind, User
 
 CREDIT_KINDS = frozenset(
@@ -109,6 +110,8 @@ async def _move(
                 f"{kind} {key}: user {user_id} is missing or short (needs balance>={need_balance}, held>={need_held})"
             ) from None
         return False
+    log_on_commit(session, "ledger movement", account=user_id, kind=str(kind), balance=delta_balance,
+                  held=delta_held, job=job_id, key=key)
     await _refresh_user(session, user_id)
     return True
 

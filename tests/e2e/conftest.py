@@ -89,7 +89,9 @@ async def running_stack(tmp_path: Path, flood: FloodLimits | None = None, **over
         overrides.setdefault("telegram_chat_rate", flood.per_chat_rate if flood.enabled else 100.0)
         overrides.setdefault("telegram_chat_burst", flood.per_chat_burst if flood.enabled else 100)
     async with FakeTelegram(token=TOKEN, flood=flood) as tg:
-        kie = await start_emulator(api_key=KIE_KEY, timings=timings)
+        # The emulator signs its callbacks as KIE would for an account with this key.
+        kie = await start_emulator(api_key=KIE_KEY, timings=timings,
+                                   webhook_hmac_key=overrides.get("kie_webhook_hmac_key"))
         stack = Stack(tg, kie, make_settings(tmp_path, tg, kie, **overrides))
         try:
             await stack.start_bot()

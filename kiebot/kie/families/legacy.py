@@ -3,15 +3,12 @@
 task is read with `GET <poll>?taskId=`, and each family maps its own status field to the normalized state."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from kiebot.kie.errors import KieUnavailable
 from kiebot.kie.families.base import CREATE, POLL, Api, Family, Transport, opt_str, task_id_of
 from kiebot.kie.records import TaskRecord
-
-log = logging.getLogger("kiebot.kie")
 
 
 class Legacy(Family):
@@ -20,7 +17,6 @@ class Legacy(Family):
     async def create(self, http: Transport, api: Api, model: str, input: dict[str, Any],
                      callback_url: str | None) -> str:
         body = {**input, "callBackUrl": callback_url or http.placeholder_callback_url}
-        log.info("KIE %s model=%s keys=%s callback=%s", api.create_path, model, sorted(input), bool(callback_url))
         data = await http.call(api.create_method, api.create_path, CREATE, json_body=body)
         task_id = task_id_of(data)
         if not task_id:
