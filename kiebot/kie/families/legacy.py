@@ -3,6 +3,7 @@
 task is read with `GET <poll>?taskId=`, and each family maps its own status field to the normalized state."""
 from __future__ import annotations
 
+from abc import ABC
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ from kiebot.kie.families.base import CREATE, POLL, Api, Family, Transport, opt_s
 from kiebot.kie.records import TaskRecord
 
 
-class Legacy(Family):
+class Legacy(Family, ABC):
     """create: POST the input as the body; poll: GET the family's record endpoint. Subclasses map the record."""
 
     async def create(self, http: Transport, api: Api, model: str, input: dict[str, Any],
