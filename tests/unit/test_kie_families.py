@@ -212,3 +212,14 @@ async def test_sync_answers_after_a_restart(kie: tuple[KieClient, RunningEmulato
     assert again.succeeded and again.text and again.text.startswith("0:00.5 [Verse]")
     lost = await client.record_info(style_id, api=style.api)
     assert lost.failed and lost.fail_code == "lost" and style_id.startswith(suno.SYNC_PREFIX)
+
+
+@pytest.mark.parametrize("model_id", ["veo3.1/generate", "suno/generate", "runway/generate", "gpt4o-image/generate"])
+async def test_a_family_record_keeps_the_callback_url_it_was_created_with(
+        kie: tuple[KieClient, RunningEmulator], model_id: str) -> None:
+    """What the callback inbox checks before attaching a task whose create answer was lost."""
+    client, _ = kie
+    api = CATALOG.get(model_id).api  # type: ignore[union-attr]
+    task_id = await client.create_task(model_id, INPUTS[model_id], "http://bot.example/kie/callback?job=7", api=api)
+    record = await client.record_info(task_id, api=api)
+    assert record.param is not None and record.param["callBackUrl"] == "http://bot.example/kie/callback?job=7"

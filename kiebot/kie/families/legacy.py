@@ -3,8 +3,10 @@
 task is read with `GET <poll>?taskId=`, and each family maps its own status field to the normalized state."""
 from __future__ import annotations
 
+import json
 from abc import ABC
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from kiebot.kie.errors import KieUnavailable
@@ -30,7 +32,22 @@ class Legacy(Family, ABC):
         data = await http.call("GET", api.poll_path, POLL, params={"taskId": task_id})
         if not isinstance(data, Mapping):
             raise KieUnavailable(200, f"{api.poll_path} answer has no record")
-        return self.record(api, task_id, data)
+        return replace(self.record(api, task_id, data), param=request_of(data))
+
+
+def request_of(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The create body KIE kept with the task (`paramJson`, `param` or `generateParam`; a JSON string or an object):
+    the callback check reads its `callBackUrl`."""
+    for key in ("paramJson", "param", "generateParam"):
+        value = data.get(key)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                continue
+        if isinstance(value, dict):
+            return value
+    return None
 
 
 def failure(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
