@@ -335,8 +335,15 @@ async def _download(url: str, limit: int | None = None) -> bytes | None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as http:
             async with http.get(url) as response:
                 response.raise_for_status()
-                data = await (response.content.read(limit + 1) if limit else response.read())
-                return None if limit and len(data) > limit else data
+                if limit is None:
+                    return await response.read()
+                chunks, size = [], 0
+                async for chunk in response.content.iter_chunked(64 * 1024):  # read(n) may stop short of n
+                    size += len(chunk)
+                    if size > limit:
+                        return None
+                    chunks.append(chunk)
+                return b"".join(chunks)
     except (TimeoutError, aiohttp.ClientError) as exc:
         log.warning("could not download a result: %s", type(exc).__name__)
         return None

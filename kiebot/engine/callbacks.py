@@ -13,7 +13,7 @@ the settled job and reported to the operators once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -37,9 +37,11 @@ class CallbackOutcome(StrEnum):
 
 class CallbackInbox:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], kie: Any, alerts: Alerts,
-                 clock: Callable[[], datetime], wake: Callable[[], None]) -> None:
+                 clock: Callable[[], datetime], wake: Callable[[], None],
+                 api_of: Callable[[str], Mapping[str, Any] | None] = lambda model_id: None) -> None:
         self.sessionmaker = sessionmaker
         self.kie = kie
+        self.api_of = api_of  # a model's KIE API family and endpoints (`ModelSpec.api`), to read its task
         self.alerts = alerts
         self.clock = clock
         self.wake = wake
@@ -65,9 +67,13 @@ class CallbackInbox:
         return due is not None
 
     async def _created_for(self, task_id: str, job_id: int) -> bool:
-        """True when KIE says the task was created with the callback URL of `job_id` (one recordInfo call)."""
+        """True when KIE says the task was created with the callback URL of `job_id` (one read of the task, at the
+        endpoint of the job's model family)."""
+        async with self.sessionmaker() as session:
+            job = await job_repo.get_job(session, job_id)
+        api = self.api_of(job.model_id) if job is not None else None
         try:
-            record = await self.kie.record_info(task_id)
+            record = await self.kie.record_info(task_id, api=api)
         except KieError as exc:
             log.warning("KIE callback for task %s: cannot read the task (%s)", task_id, exc)
             return False

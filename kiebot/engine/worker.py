@@ -77,7 +77,7 @@ class Engine:
         self.lease_seconds = settings.job_lease_seconds
         self.heartbeat = Heartbeat(sessionmaker, self.owner, self.lease_seconds, clock)
         self.alerts = Alerts(sessionmaker, notifier, clock)
-        self.callbacks = CallbackInbox(sessionmaker, kie, self.alerts, clock, self.wake)
+        self.callbacks = CallbackInbox(sessionmaker, kie, self.alerts, clock, self.wake, self._api_of)
         # With callbacks on, polling is only their fallback and runs slowly (App turns this off when its web
         # server could not start).
         self.callbacks_expected = settings.callback_url is not None
@@ -109,6 +109,10 @@ class Engine:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
         log.info("job worker %s stopped", self.owner)
+
+    def _api_of(self, model_id: str) -> dict[str, Any] | None:
+        model = self.catalog.known(model_id)
+        return model.api if model is not None and model.api else None
 
     def wake(self) -> None:
         """Look for due jobs now (a callback made one due) instead of at the next WORKER_INTERVAL."""

@@ -67,7 +67,9 @@ async def test_informational_commands(tmp_path: Path, command: list[str]) -> Non
     code, out = await run(command, tmp_path, clean_env(BOT_TOKEN=TOKEN, KIE_API_KEY=KIE_KEY))
     assert code == 0, out
     if command == ["catalog"]:
-        assert "google/nano-banana\tNano Banana\t8" in out and "96 models offered" in out
+        assert "google/nano-banana\tNano Banana\t8" in out and "120 models offered" in out  # 96 market + 24 others
+        assert "suno/generate\tSuno — song\t24" in out and "veo3.1/generate\tVeo 3.1\t60-740" in out
     if command == ["catalog", "--excluded"]:
         assert "bytedance/seedream\tno price in KIE's pricing table" in out
+        assert "runway/extend\tno price in KIE's pricing table" in out
         assert "kling-3.0/motion-control\tKIE requires a callback URL" in out

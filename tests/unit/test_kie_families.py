@@ -138,7 +138,27 @@ INPUTS: dict[str, dict[str, Any]] = {
     "flux-kontext/generate": {"prompt": "a cat"},
     "runway/generate": {"prompt": "a fox", "duration": 5, "quality": "720p", "aspectRatio": "16:9"},
     "runway-aleph/generate": {"prompt": "snow", "videoUrl": "https://example.com/v.mp4"},
+    "veo3.1/extend": {"taskId": "veo-parent", "prompt": "then it jumps"},
+    "veo3.1/get-4k-video": {"taskId": "veo-parent"},
+    "suno/extend": {"defaultParamFlag": False, "audioId": "a", "model": "V5"},
+    "suno/upload-cover": {"uploadUrl": "https://example.com/a.mp3", "customMode": False, "instrumental": True,
+                          "model": "V5"},
+    "suno/upload-extend": {"uploadUrl": "https://example.com/a.mp3", "defaultParamFlag": False, "model": "V5"},
+    "suno/add-instrumental": {"uploadUrl": "https://example.com/a.mp3", "title": "T", "negativeTags": "", "tags": "pop"},
+    "suno/add-vocals": {"prompt": "p", "title": "T", "negativeTags": "", "style": "pop",
+                        "uploadUrl": "https://example.com/a.mp3"},
+    "suno/mashup": {"uploadUrlList": ["https://example.com/a.mp3", "https://example.com/b.mp3"], "style": "pop",
+                    "title": "T", "customMode": True, "model": "V5"},
+    "suno/replace-section": {"taskId": "t", "audioId": "a", "prompt": "p", "tags": "pop", "title": "T",
+                             "infillStartS": 10, "infillEndS": 20, "fullLyrics": "la"},
+    "suno/generate-persona": {"taskId": "t", "audioId": "a", "name": "Nova", "description": "soft pop voice"},
+    "suno/wav-generate": {"taskId": "t", "audioId": "a"},
+    "suno/vocal-removal": {"taskId": "t", "audioId": "a", "type": "separate_vocal"},
 }
+
+
+def test_every_offered_model_specific_endpoint_has_a_round_trip() -> None:
+    assert set(INPUTS) == {m.id for m in CATALOG.models if m.api}
 
 
 @pytest.mark.parametrize("model_id", sorted(INPUTS))
@@ -192,3 +212,14 @@ async def test_sync_answers_after_a_restart(kie: tuple[KieClient, RunningEmulato
     assert again.succeeded and again.text and again.text.startswith("0:00.5 [Verse]")
     lost = await client.record_info(style_id, api=style.api)
     assert lost.failed and lost.fail_code == "lost" and style_id.startswith(suno.SYNC_PREFIX)
+
+
+@pytest.mark.parametrize("model_id", ["veo3.1/generate", "suno/generate", "runway/generate", "gpt4o-image/generate"])
+async def test_a_family_record_keeps_the_callback_url_it_was_created_with(
+        kie: tuple[KieClient, RunningEmulator], model_id: str) -> None:
+    """What the callback inbox checks before attaching a task whose create answer was lost."""
+    client, _ = kie
+    api = CATALOG.get(model_id).api  # type: ignore[union-attr]
+    task_id = await client.create_task(model_id, INPUTS[model_id], "http://bot.example/kie/callback?job=7", api=api)
+    record = await client.record_info(task_id, api=api)
+    assert record.param is not None and record.param["callBackUrl"] == "http://bot.example/kie/callback?job=7"

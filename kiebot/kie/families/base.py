@@ -7,6 +7,7 @@ branches on families.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -54,20 +55,23 @@ class Transport(Protocol):
                    params: dict[str, str] | None = None) -> Any: ...
 
 
-class Family:
+class Family(ABC):
     """The adapter interface. `record` is pure (tested with status tables); `create` and `poll` do the I/O."""
 
     name = "base"
 
+    @abstractmethod
     async def create(self, http: Transport, api: Api, model: str, input: dict[str, Any],
                      callback_url: str | None) -> str:
-        raise NotImplementedError
+        """Start the task (or ask a synchronous endpoint) and return the id `poll` reads it by."""
 
+    @abstractmethod
     async def poll(self, http: Transport, api: Api, task_id: str) -> TaskRecord:
-        raise NotImplementedError
+        """The task as a normalized record."""
 
+    @abstractmethod
     def record(self, api: Api, task_id: str, data: Mapping[str, Any]) -> TaskRecord:
-        raise NotImplementedError
+        """The family's record `data` as a normalized record."""
 
 
 def task_id_of(data: Any) -> str | None:

@@ -3,24 +3,23 @@
 task is read with `GET <poll>?taskId=`, and each family maps its own status field to the normalized state."""
 from __future__ import annotations
 
-import logging
+import json
+from abc import ABC
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from kiebot.kie.errors import KieUnavailable
 from kiebot.kie.families.base import CREATE, POLL, Api, Family, Transport, opt_str, task_id_of
 from kiebot.kie.records import TaskRecord
 
-log = logging.getLogger("kiebot.kie")
 
-
-class Legacy(Family):
+class Legacy(Family, ABC):
     """create: POST the input as the body; poll: GET the family's record endpoint. Subclasses map the record."""
 
     async def create(self, http: Transport, api: Api, model: str, input: dict[str, Any],
                      callback_url: str | None) -> str:
         body = {**input, "callBackUrl": callback_url or http.placeholder_callback_url}
-        log.info("KIE %s model=%s keys=%s callback=%s", api.create_path, model, sorted(input), bool(callback_url))
         data = await http.call(api.create_method, api.create_path, CREATE, json_body=body)
         task_id = task_id_of(data)
         if not task_id:
@@ -33,7 +32,22 @@ class Legacy(Family):
         data = await http.call("GET", api.poll_path, POLL, params={"taskId": task_id})
         if not isinstance(data, Mapping):
             raise KieUnavailable(200, f"{api.poll_path} answer has no record")
-        return self.record(api, task_id, data)
+        return replace(self.record(api, task_id, data), param=request_of(data))
+
+
+def request_of(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The create body KIE kept with the task (`paramJson`, `param` or `generateParam`; a JSON string or an object):
+    the callback check reads its `callBackUrl`."""
+    for key in ("paramJson", "param", "generateParam"):
+        value = data.get(key)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                continue
+        if isinstance(value, dict):
+            return value
+    return None
 
 
 def failure(data: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -1,15 +1,12 @@
 """The market API (`POST /api/v1/jobs/createTask` + `GET /api/v1/jobs/recordInfo`): most models."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from kiebot.kie.errors import KieUnavailable
 from kiebot.kie.families.base import CREATE, POLL, Api, Family, Transport, task_id_of
 from kiebot.kie.records import TaskRecord
-
-log = logging.getLogger("kiebot.kie")
 
 
 class Market(Family):
@@ -20,7 +17,6 @@ class Market(Family):
         body: dict[str, Any] = {"model": model, "input": input}
         if callback_url:
             body["callBackUrl"] = callback_url
-        log.info("KIE createTask model=%s input keys=%s callback=%s", model, sorted(input), bool(callback_url))
         task_id = task_id_of(await http.call(api.create_method, api.create_path, CREATE, json_body=body))
         if not task_id:
             raise KieUnavailable(200, "createTask answer has no taskId", ambiguous=True)

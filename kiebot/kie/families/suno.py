@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kiebot.kie.errors import KieUnavailable
@@ -141,7 +141,8 @@ def midi(task_id: str, data: Mapping[str, Any]) -> TaskRecord:
     return TaskRecord(task_id=task_id, model="suno-midi", state="success", progress=100, text=text or None)
 
 
-def flagged(task_id: str, data: Mapping[str, Any], table: Mapping[str, str], results: Any) -> TaskRecord:
+def flagged(task_id: str, data: Mapping[str, Any], table: Mapping[str, str],
+            results: Callable[[Mapping[str, Any]], list[str]]) -> TaskRecord:
     status = flag(data.get("successFlag"))
     state = table.get(status.upper(), "fail" if _failed(status.upper()) else "generating")
     if state == "fail":
