@@ -11,13 +11,6 @@ from pydantic import ValidationError
 from kiebot.config import Settings
 from kiebot.logs import setup_logging
 
-MISSING_HELP = {
-    "BOT_TOKEN": "the Telegram bot token: talk to @BotFather in Telegram, send /newbot and copy the token it gives",
-    "KIE_API_KEY": "the KIE.ai API key: sign in at https://kie.ai, open the API Key page and create a key",
-    "WEBHOOK_SECRET": "webhook mode (WEBHOOK_URL) needs a secret Telegram sends with every update: 1-256 characters "
-                      "of A-Z a-z 0-9 _ -, e.g. the output of `python -c \"import secrets; print(secrets.token_urlsafe(32))\"`",
-}
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kiebot", description="Telegram bot for KIE.ai generation models")

@@ -117,8 +117,8 @@ async def test_cleanup_deletes_what_is_past_its_use_and_keeps_the_rest(store_db:
 async def test_history_still_shows_and_repeats_an_old_job_after_cleanup(store_db: StoreDB) -> None:  # noqa: F811
     ids = await _fill(store_db)
     await cleanup(Database.of(store_db.engine), RETENTION, now=NOW)
-    history = HistoryService(Database.of(store_db.engine))
-    page = await history.page(USER, 0)
+    history = HistoryService(Database.of(store_db.engine), ttl_hours=20)
+    page = await history.page(USER, 0, Catalog.load())
     shown = {item.job_id: (item.model_id, item.state, item.amount) for item in page.items}
     assert shown[ids["old_done"]] == (EDIT, "done", 8) and shown[ids["old_failed"]] == (EDIT, "failed", 8)
     reopened = await history.reopen(USER, ids["old_done"], Catalog.load(), edit=False)
