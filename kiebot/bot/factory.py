@@ -6,10 +6,12 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation
 from aiogram.fsm.strategy import FSMStrategy
 from aiogram.types import BotCommand, BotCommandScopeDefault
+from redis.asyncio import Redis
 
 from kiebot.bot.deps import AppServices
 from kiebot.bot.flood import FloodControl
@@ -39,14 +41,15 @@ def create_bot(settings: Settings, paces: Paces | None = None) -> Bot:
     )
 
 
-def create_dispatcher(services: AppServices, *, storage: BaseStorage) -> Dispatcher:
-    """Every field of `services` reaches handlers and middlewares by its name."""
+def create_dispatcher(services: AppServices, *, storage: BaseStorage, redis: Redis | None = None) -> Dispatcher:
+    """Every field of `services` reaches handlers and middlewares by its name. With `redis` the one-update-at-a-time
+    lock per user holds across replicas (in webhook mode two updates of a user may reach two replicas)."""
     dp = Dispatcher(
         storage=storage,
         fsm_strategy=FSMStrategy.USER_IN_CHAT,
         # One update at a time per user: parts of a long text must not race each other. With the SQL storage the
         # same lock scopes the update's one read of its FSM row.
-        events_isolation=storage.isolation() if isinstance(storage, SqlStorage) else SimpleEventIsolation(),
+        events_isolation=_isolation(storage, redis),
         **services.as_kwargs(),
     )
     dp.update.outer_middleware(LogContext())
@@ -56,6 +59,11 @@ def create_dispatcher(services: AppServices, *, storage: BaseStorage) -> Dispatc
         observer.outer_middleware(OfferedCatalogMiddleware(services.offering))
     dp.include_routers(*build_routers())
     return dp
+
+
+def _isolation(storage: BaseStorage, redis: Redis | None) -> BaseEventIsolation:
+    inner = RedisEventIsolation(redis) if redis is not None else SimpleEventIsolation()
+    return storage.isolation(inner) if isinstance(storage, SqlStorage) else inner
 
 
 async def register_commands(bot: Bot, translator: Translator) -> None:

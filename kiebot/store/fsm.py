@@ -11,6 +11,7 @@ from typing import Any
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (
+    BaseEventIsolation,
     BaseStorage,
     DefaultKeyBuilder,
     KeyBuilder,
@@ -76,9 +77,10 @@ class SqlStorage(BaseStorage):
         finally:
             _scope.reset(token)
 
-    def isolation(self) -> RowScopedIsolation:
-        """aiogram's per-key lock (one update at a time per user) that also opens this storage's `scope()`."""
-        return RowScopedIsolation(self)
+    def isolation(self, inner: BaseEventIsolation | None = None) -> RowScopedIsolation:
+        """aiogram's per-key lock (one update at a time per user) that also opens this storage's `scope()`;
+        `inner`: the lock itself (default: in this process)."""
+        return RowScopedIsolation(self, inner)
 
     def _rows(self) -> dict[str, _Row] | None:
         scope = _scope.get()
@@ -174,17 +176,21 @@ class SqlStorage(BaseStorage):
         """The sessionmaker's engine belongs to the application, which disposes of it."""
 
 
-class RowScopedIsolation(SimpleEventIsolation):
-    """One update at a time per key (aiogram's `SimpleEventIsolation`), each in its own `SqlStorage.scope()`.
+class RowScopedIsolation(BaseEventIsolation):
+    """One update at a time per key (`inner`: aiogram's `SimpleEventIsolation` in one process, its
+    `RedisEventIsolation` across replicas), each in its own `SqlStorage.scope()`.
 
     aiogram's FSM middleware reads the state inside this lock, so the update's one read of the row happens there and
     every later state or data call of the update reuses it."""
 
-    def __init__(self, storage: SqlStorage) -> None:
-        super().__init__()
+    def __init__(self, storage: SqlStorage, inner: BaseEventIsolation | None = None) -> None:
         self.storage = storage
+        self.inner = inner or SimpleEventIsolation()
 
     @asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncIterator[None]:
-        async with super().lock(key), self.storage.scope():
+        async with self.inner.lock(key), self.storage.scope():
             yield
+
+    async def close(self) -> None:
+        await self.inner.close()
