@@ -37,7 +37,8 @@ async def test_a_model_hidden_by_the_operator_finishes_and_delivers_its_jobs(db_
     for job_id in (running, confirmed):
         job = await run_until(engine, clock, db_sessionmaker, job_id, (JobState.DONE, JobState.FAILED))
         assert job.state == JobState.DONE and job.charged == 8
-    assert [job_id for job_id, _ in notifier.delivered] == [running, confirmed]
+    # Each delivered once; in which order depends on which claim took both (one tick may advance them together).
+    assert sorted(job_id for job_id, _ in notifier.delivered) == sorted([running, confirmed])
     assert await money(db_sessionmaker) == (84, 0)
 
 
