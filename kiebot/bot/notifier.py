@@ -24,9 +24,10 @@ from aiogram.types import (
 )
 
 from kiebot.bot.flood import in_background
-from kiebot.bot.i18n import Translator
+from kiebot.bot.i18n import Translate, Translator
 from kiebot.bot.screens import Screen
 from kiebot.bot.screens.batch_status import batch_screen
+from kiebot.bot.screens.next_steps import item_title
 from kiebot.bot.screens.status import JobStatus, status_screen
 from kiebot.bot.screens.variants import variant_label
 from kiebot.bot.ui import edit_or_send
@@ -144,7 +145,7 @@ class TelegramNotifier:
             raise RuntimeError("KIE reported success without a result")
         try:
             with in_background():  # the user's own answers go first
-                sent = await self._send_files(job.chat_id, model, urls, items, caption)
+                sent = await self._send_files(job.chat_id, model, urls, items, caption, tr)
                 if text:
                     sent += await self._send_text(job.chat_id, str(text), caption)
                 return sent
@@ -153,23 +154,24 @@ class TelegramNotifier:
             raise RecipientGone(str(exc)) from exc
 
     async def _send_files(self, chat_id: int, model: ModelSpec | None, urls: list[str], items: list[dict[str, Any]],
-                          caption: str) -> list[dict[str, Any]]:
+                          caption: str, tr: Translate) -> list[dict[str, Any]]:
         if not urls:
             return []
         kind = media_kind(model, urls[0])
         if kind == "audio" and len(items) == len(urls):  # Suno tracks: each with its title, cover and length
-            return [await self._send_track(chat_id, item, caption) for item in items]
+            return [await self._send_track(chat_id, item, caption, tr) for item in items]
         if len(urls) == 1:
             return [await self._send_one(chat_id, kind, urls[0], caption)]
         return await self._send_album(chat_id, kind, urls, caption)
 
-    async def _send_track(self, chat_id: int, item: dict[str, Any], caption: str) -> dict[str, Any]:
-        """A track as audio with its title, length and cover art (Telegram takes a cover only as an upload)."""
+    async def _send_track(self, chat_id: int, item: dict[str, Any], caption: str, tr: Translate) -> dict[str, Any]:
+        """A track as audio with its title (a separated part's name in the user's language), length and cover art
+        (Telegram takes a cover only as an upload)."""
         cover = await _download(item["cover_url"], MAX_COVER_BYTES) if item.get("cover_url") else None
         seconds = item.get("seconds")
         try:
             message = await self.bot.send_audio(
-                chat_id, item["url"], caption=caption, title=item.get("title") or None,
+                chat_id, item["url"], caption=caption, title=item_title(tr, item.get("title"), item.get("stem")) or None,
                 duration=round(seconds) if isinstance(seconds, (int, float)) else None,
                 thumbnail=BufferedInputFile(cover, "cover.jpg") if cover else None)
             return _sent_file(message)

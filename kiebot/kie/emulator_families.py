@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from kiebot.kie.fakemedia import make_image, make_mp4, make_wav, video_size
 
 SONG_POLL = "/api/v1/generate/record-info"
+SPLIT_STEMS = ("Vocals", "Backing Vocals", "Drums", "Bass", "Guitar")  # a few of the up to 12 KIE lists
 
 
 class Task(Protocol):
@@ -53,9 +54,12 @@ def make_outputs(task: Task, store: Any) -> list[dict[str, Any]]:
                  "prompt": str(body.get("prompt") or "")} for n in range(2)]
     if path.endswith("/lyrics/record-info"):
         return [{"text": f"[Verse]\nLyrics about {body.get('prompt', '')}", "title": f"Lyrics {n + 1}"} for n in range(2)]
-    if path.endswith(("/wav/record-info", "/vocal-removal/record-info")):
-        names = ["audioWavUrl"] if "wav" in path else ["vocalUrl", "instrumentalUrl"]
-        return [{"name": name, "url": store(f"{tid}-{name}.wav", make_wav(seconds=2), "audio/wav")} for name in names]
+    if path.endswith("/wav/record-info"):
+        return [{"name": "audioWavUrl", "url": store(f"{tid}-wav.wav", make_wav(seconds=2), "audio/wav")}]
+    if path.endswith("/vocal-removal/record-info"):
+        groups = SPLIT_STEMS if body.get("type") == "split_stem" else ("Vocals", "Instrumental")
+        return [{"name": _stem_field(group), "group": group, "id": f"{tid[:8]}-stem-{n}", "duration": 2.0,
+                 "url": store(f"{tid}-stem-{n}.wav", make_wav(seconds=2), "audio/wav")} for n, group in enumerate(groups)]
     if path.endswith("/midi/record-info"):
         return [{"midi": {"state": "complete", "instruments": [
             {"name": "Drums", "notes": [{"pitch": 73, "start": 0.04, "end": 0.18, "velocity": 1}]}]}}]
@@ -74,6 +78,14 @@ def make_outputs(task: Task, store: Any) -> list[dict[str, Any]]:
     size = video_size({"aspect_ratio": body.get("aspectRatio"), "resolution": body.get("resolution") or body.get("quality")})
     return [{"url": store(f"{tid}.mp4", make_mp4(*size, seconds=seconds), "video/mp4"),
              "image": store(f"{tid}.jpg", make_image(64, 36, "JPEG"), "image/jpeg")}]
+
+
+def _stem_field(group: str) -> str:
+    """ "Backing Vocals" → "backingVocalsUrl", as KIE names a stem's field ("vocalUrl" for the lead vocals)."""
+    if group == "Vocals":
+        return "vocalUrl"
+    words = group.split()
+    return words[0].lower() + "".join(w.capitalize() for w in words[1:]) + "Url"
 
 
 def _square_ish(size: Any) -> tuple[int, int]:
@@ -131,6 +143,10 @@ def _suno(task: Task, path: str) -> dict[str, Any]:
         failure = "GENERATE_WAV_FAILED" if "wav" in path else "GENERATE_AUDIO_FAILED"
         flag = "SUCCESS" if ok else failure if failed else "PENDING"
         response = {o["name"]: o["url"] for o in task.outputs} if ok else None
+        if ok and "vocal-removal" in path:  # each stem also with its id: what MIDI's audioId takes
+            response |= {"id": None, "originUrl": None, "originData": [
+                {"duration": o["duration"], "audio_url": o["url"], "stem_type_group_name": o["group"], "id": o["id"]}
+                for o in task.outputs]}
         return {"musicId": task.body.get("audioId"), "successFlag": flag, "response": response,
                 "errorMessage": task.fail_msg if failed else None}
     if path.endswith("/midi/record-info"):

@@ -77,6 +77,7 @@ class Result:
     urls: tuple[str, ...]
     item_ids: tuple[str | None, ...]  # result["items"][i]["id"] (e.g. a Suno track's audioId), in the order of urls
     titles: tuple[str | None, ...]
+    stems: tuple[str | None, ...]  # a separated part's name (vocals, drums…) the bot words itself; None otherwise
     file_ids: tuple[str | None, ...]  # the Telegram file id each url was delivered as (None: sent as a link)
     finished_at: datetime
     prompt: str  # what the user asked for, for the lists ("" when the form had no text)
@@ -98,6 +99,7 @@ def result_of(job: Job, catalog: Catalog) -> Result | None:
         job_id=job.id, model_id=job.model_id, task_id=job.kie_task_id, media=media, urls=urls,
         item_ids=tuple(_text(i.get("id")) for i in items[: len(urls)]),
         titles=tuple(_text(i.get("title")) for i in items[: len(urls)]),
+        stems=tuple(_text(i.get("stem")) for i in items[: len(urls)]),
         file_ids=tuple(_text(d.get("file_id")) for d in delivered[: len(urls)]),
         finished_at=job.finished_at or job.created_at, prompt=_prompt(job.values),
     )
@@ -209,6 +211,7 @@ class Candidate:
     finished_at: datetime
     excerpt: str  # the item's title or the prompt
     items: int = 1  # how many items the result has (an output id lists each: "1/2", "2/2")
+    stem: str | None = None  # the item is a separated part: shown by its name in the user's language
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,7 @@ class StepModels:
     outcome: StepOutcome
     models: tuple[ModelSpec, ...] = ()
     items: tuple[str | None, ...] = ()
+    stems: tuple[str | None, ...] = ()  # per item, as Result.stems
 
 
 class NextSteps:
@@ -268,7 +272,7 @@ class NextSteps:
         if not found:
             return StepModels(StepOutcome.NO_MODEL)
         if len(result.urls) > 1 and not 0 <= item < len(result.urls):
-            return StepModels(StepOutcome.READY, items=result.titles)
+            return StepModels(StepOutcome.READY, items=result.titles, stems=result.stems)
         models = (await self.offering.ordered(catalog, found))[:SHORT_LIST]  # pinned, then the most used
         return StepModels(StepOutcome.READY, tuple(models))
 
@@ -301,7 +305,7 @@ class NextSteps:
                 found.append(Candidate(job.id, 0, job.model_id, made_by, result.finished_at, result.prompt))
                 continue
             found += [Candidate(job.id, i, job.model_id, made_by, result.finished_at,
-                                result.titles[i] or result.prompt, len(result.urls))
+                                result.titles[i] or result.prompt, len(result.urls), result.stems[i])
                       for i, item_id in enumerate(result.item_ids) if item_id]
         # The way to make one: offered accepted models, those that need no earlier task when there are any.
         offered = [m for m in (catalog.get(mid) for mid in spec.parent.models) if m is not None]

@@ -155,6 +155,40 @@ async def test_veo_video_then_its_1080p_version(quick: Stack, alice: FakeUser) -
     assert await balance_of(quick, alice) == (200 - 120 - 10, 0)
 
 
+async def test_a_song_split_into_stems_then_midi_of_one_stem(quick: Stack, alice: FakeUser) -> None:
+    song = await make_song(quick, alice)
+    tracks, song_task = await job_result(quick, song.job or 0)
+
+    split = Journey(quick, alice)
+    await split.open_model("suno-vocal-removal")
+    choose = await split.step(1)  # the track is picked from the user's own, never typed
+    await split.tap(next(b for b in choose.buttons() if b.endswith(" · 2/2 · Song 2")))
+    await split.step(3)  # the pick filled the song and its track
+    confirm = await split.defaults_for_the_rest()
+    assert "Price: 20 💎" in confirm.text  # vocals and accompaniment: 10 credits × 2
+    await split.generate(20)
+    assert (await sent_to_kie(quick, "suno/vocal-removal")) == {
+        "taskId": song_task, "audioId": tracks["items"][1]["id"], "callBackUrl": PLACEHOLDER_CALLBACK_URL}  # KIE's
+    # default type (vocals and accompaniment) is left to KIE
+    stems = split.delivered("audio")[2:]  # after the song's two tracks: each part as audio, named for the user
+    assert [m.file.meta.get("title") if m.file else None for m in stems] == [
+        split.texts("stem-vocals"), split.texts("stem-instrumental")]
+    parts, split_task = await job_result(quick, split.job or 0)
+    assert [(i["stem"], bool(i["id"])) for i in parts["items"]] == [("vocals", True), ("instrumental", True)]
+
+    midi = Journey(quick, alice)
+    await midi.open_model("suno-midi-generate")
+    choose = await midi.step(1)  # one entry per part of each separation, by the part's name
+    await midi.tap(next(b for b in choose.buttons() if b.endswith(" · 2/2 · " + midi.texts("stem-instrumental"))))
+    confirm = await midi.confirmation()  # the pick filled both the separation and the part
+    assert "Price: 1 💎" in confirm.text  # 0 credits: the 1 💎 minimum
+    await midi.generate(1)
+    assert (await sent_to_kie(quick, "suno/midi-generate")) == {
+        "taskId": split_task, "audioId": parts["items"][1]["id"], "callBackUrl": PLACEHOLDER_CALLBACK_URL}
+    notes = [m.text or "" for m in quick.tg.messages(alice.id) if (m.text or "").endswith("Drums: 1")]
+    assert len(notes) == 1 and notes[0].startswith("Suno — MIDI notes · #"), notes
+
+
 @pytest.mark.parametrize(("slug", "model_id", "price", "kind"), [
     ("runway-generate", "runway/generate", 24, "video"),  # 5 s, 720p, from text: 12 credits × 2
     ("flux-kontext-generate", "flux-kontext/generate", 10, "photo"),  # Pro: 5 credits × 2

@@ -98,6 +98,35 @@ def test_results_urls_items_and_texts() -> None:
     assert urls == ["https://r/v.mp3", "https://r/i.mp3"]  # not the original
 
 
+def test_vocal_removal_stems_are_items_with_the_ids_midi_takes() -> None:
+    # The record of docs.kie.ai's "Get Vocal Separation Details" example: each stem in originData with its id.
+    family, api = family_for(api_of("suno/vocal-removal"))
+    record = family.record(api, "t4", {"successFlag": "SUCCESS", "musicId": "376c", "response": {
+        "id": None, "originUrl": None, "originData": [
+            {"duration": 245.6, "audio_url": "https://r/v.mp3", "stem_type_group_name": "Vocals", "id": "3d70"},
+            {"duration": 245.6, "audio_url": "https://r/i.mp3", "stem_type_group_name": "Instrumental", "id": "d92a"},
+            {"duration": 245.6, "audio_url": "https://r/x.mp3", "stem_type_group_name": "Theremin", "id": "e1"}],
+        "vocalUrl": "https://r/v.mp3", "instrumentalUrl": "https://r/i.mp3", "drumsUrl": None}})
+    assert record.result_urls == ["https://r/v.mp3", "https://r/i.mp3", "https://r/x.mp3"]
+    assert record.items[0] == {"url": "https://r/v.mp3", "id": "3d70", "title": "Vocals", "seconds": 245.6,
+                               "cover_url": None, "lyrics": None, "stem": "vocals"}
+    assert [(i["id"], i["stem"], i["title"]) for i in record.items[1:]] == [
+        ("d92a", "instrumental", "Instrumental"), ("e1", None, "Theremin")]  # a part the bot has no name for
+    origin = family.record(api, "t5", {"successFlag": "SUCCESS", "response": {"originUrl": "https://r/o.mp3", "originData": [
+        {"audio_url": "https://r/o.mp3", "stem_type_group_name": "Origin", "id": "o"},
+        {"audio_url": "https://r/b.mp3", "stem_type_group_name": "Backing Vocals", "id": "b"}]}})
+    assert [(i["id"], i["stem"]) for i in origin.items] == [("b", "backing-vocals")]  # never the original
+
+
+def test_every_stem_has_a_name_in_both_languages() -> None:
+    from kiebot.bot.i18n import Translator
+    from kiebot.kie.families.suno import STEMS
+
+    translator = Translator()
+    for lang in ("ru", "en"):
+        assert {f"stem-{name}" for name in STEMS.values()} <= translator.keys(lang), lang
+
+
 def test_timed_lyrics_lines() -> None:
     words = [{"word": "[Verse]\n", "startS": 0.5}, {"word": "Morning ", "startS": 61.2}, {"word": "light\n", "startS": 62},
              {"word": "Over ", "startS": 64.25}, {"word": "the lake", "startS": 65}]
@@ -175,6 +204,9 @@ async def test_family_round_trip_through_the_emulator(kie: tuple[KieClient, Runn
     assert record.result_urls or record.text
     if model_id == "gpt4o-image/generate":
         assert len(record.result_urls) == 2  # the variants
+    if model_id == "suno/vocal-removal":  # the same shape as KIE's: the stems with their ids
+        assert [(i["stem"], bool(i["id"])) for i in record.items] == [("vocals", True), ("instrumental", True)]
+        assert record.result_urls == [i["url"] for i in record.items]
     if model_id == "suno/generate":
         assert len(record.items) == 2 and all(i["id"] and i["cover_url"] and i["seconds"] for i in record.items)
         sent = [t for t in emu.state.tasks.values() if t.model.id == model_id][0].body

@@ -10,6 +10,7 @@ from kiebot.bot.callbacks import NextAction, NextCB, ParentCB
 from kiebot.catalog import Catalog, FieldKind
 from kiebot.services import media
 from kiebot.services.next_steps import (
+    Candidate,
     Result,
     Step,
     continued_draft,
@@ -18,6 +19,7 @@ from kiebot.services.next_steps import (
     parent_values,
     result_of,
     step_models,
+    takes_as_parent,
 )
 from kiebot.store.models import Job, JobState
 
@@ -31,7 +33,7 @@ def result(model_id: str, media_kind: str | None, *, urls: tuple[str, ...] = ("h
            age: timedelta = timedelta(minutes=5)) -> Result:
     n = len(urls)
     return Result(job_id=7, model_id=model_id, task_id="task_abc", media=media_kind, urls=urls,
-                  item_ids=item_ids or (None,) * n, titles=(None,) * n, file_ids=file_ids or ("tg-file",) * n,
+                  item_ids=item_ids or (None,) * n, titles=(None,) * n, stems=(None,) * n, file_ids=file_ids or ("tg-file",) * n,
                   finished_at=NOW - age, prompt="a fox")
 
 
@@ -134,6 +136,32 @@ def test_an_output_id_is_one_item_the_user_picks() -> None:
     no_ids = result("suno/generate", "audio", urls=("https://kie.example/1.mp3",))
     assert not fits(extend, no_ids, TTL, NOW)  # an output id needs the items' ids
     assert not fits(extend, result("veo3.1/generate", "audio", item_ids=("x",)), TTL, NOW)  # not a Suno job
+
+
+def test_midi_takes_a_stem_of_a_vocal_removal() -> None:
+    separated = result_of(job(model_id="suno/vocal-removal", kie_task_id="sep_1", result={
+        "urls": ["https://kie.example/v.mp3", "https://kie.example/i.mp3"], "media": "audio", "items": [
+            {"url": "https://kie.example/v.mp3", "id": "stem-v", "title": "Vocals", "stem": "vocals"},
+            {"url": "https://kie.example/i.mp3", "id": "stem-i", "title": "Instrumental", "stem": "instrumental"}]}),
+        CATALOG)
+    assert separated is not None and separated.stems == ("vocals", "instrumental")
+    midi = CATALOG.get("suno/midi-generate")
+    assert takes_as_parent(midi, separated)
+    assert parent_values(midi, separated, 1) == {"taskId": "sep_1", "audioId": "stem-i"}
+    old = result("suno/vocal-removal", "audio", urls=("https://kie.example/v.mp3",))
+    assert not takes_as_parent(midi, old)  # a separation stored without its stems' ids cannot be picked
+
+
+def test_a_stem_is_named_in_the_users_language() -> None:
+    from kiebot.bot.i18n import Translator
+    from kiebot.bot.screens.next_steps import candidate_label, item_title
+
+    translator = Translator()
+    stem = Candidate(3, 1, "suno/vocal-removal", CATALOG.get("suno/vocal-removal"), NOW, "Instrumental", 2,
+                     "instrumental")
+    assert candidate_label(translator.bind("ru"), "ru", stem).endswith("2/2 · Аккомпанемент")
+    assert candidate_label(translator.bind("en"), "en", stem).endswith("2/2 · Accompaniment")
+    assert item_title(translator.bind("en"), "Dawn", None) == "Dawn"  # a song keeps its own title
 
 
 def test_choose_parent_refuses_a_step_that_is_not_a_task() -> None:

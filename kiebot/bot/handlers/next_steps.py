@@ -42,7 +42,7 @@ async def step_models(query: CallbackQuery, callback_data: NextCB, next_steps: N
         await _refuse(query, tr, shown.outcome if shown else StepOutcome.NOT_FOUND)
         return
     await query.answer()
-    screen = (screens.items_screen(tr, job_id, step, shown.items) if shown.items
+    screen = (screens.items_screen(tr, job_id, step, shown.items, shown.stems) if shown.items
               else screens.models_screen(tr, lang, job_id, step, shown.models, item))
     await ui.show(query, screen, edit=item >= 0)  # an item chosen on the picker: the list takes its place
 

@@ -14,6 +14,7 @@ from kiebot.services.wizard import Draft
 
 PARENTS = Pager(per_page=6)
 LABEL_CHARS = 60  # a button shows about this much on a phone
+MIN_NAME_CHARS = 12  # a model's name cut to make room for what tells the items apart
 
 
 def step_rows(tr: Translate, job_id: int, steps: tuple[Step, ...], *, numbered: bool = False) -> Keyboard:
@@ -34,22 +35,33 @@ def models_screen(tr: Translate, lang: str, job_id: int, step: Step, models: tup
     return Screen.of(tr("next-models", step=tr(f"btn-next-{step}"), job=job_id), kb + home_button(tr))
 
 
-def items_screen(tr: Translate, job_id: int, step: Step, titles: tuple[str | None, ...]) -> Screen:
+def item_title(tr: Translate, title: str | None, stem: str | None) -> str | None:
+    """An item's name for the user: a separated part (vocals, drums…) in their language, else its own title."""
+    return tr(f"stem-{stem}") if stem else title
+
+
+def items_screen(tr: Translate, job_id: int, step: Step, titles: tuple[str | None, ...],
+                 stems: tuple[str | None, ...] = ()) -> Screen:
     """A result of several files (an album, two tracks): which one the step continues from."""
+    named = [item_title(tr, title, stems[i] if i < len(stems) else None) for i, title in enumerate(titles)]
     buttons = [button(shorten(title, LABEL_CHARS) if title else tr("next-item", number=i + 1),
                       NextCB(action=NextAction.STEP, job_id=job_id, step=step.value, item=i))
-               for i, title in enumerate(titles)]
+               for i, title in enumerate(named)]
     return Screen.of(tr("next-which", step=tr(f"btn-next-{step}"), job=job_id), rows(buttons, 4) + home_button(tr))
 
 
-def candidate_label(lang: str, candidate: Candidate) -> str:
+def candidate_label(tr: Translate, lang: str, candidate: Candidate) -> str:
     """"Model · 03.12 14:05 · 2/2 · the prompt…": which generation (which of its items), when, and what it was."""
     name = candidate.model.name(lang) if candidate.model else candidate.model_id
     parts = [name, candidate.finished_at.strftime("%d.%m %H:%M")]
     if candidate.items > 1:
         parts.append(f"{candidate.item + 1}/{candidate.items}")
-    if candidate.excerpt:
-        parts.append(candidate.excerpt)
+    excerpt = item_title(tr, candidate.excerpt, candidate.stem)
+    if excerpt:
+        parts.append(excerpt)
+    if candidate.stem:  # the part's name tells the stems of one separation apart: the model's name gives way
+        rest = " · ".join(parts[1:])
+        parts = [shorten(name, max(MIN_NAME_CHARS, LABEL_CHARS - len(rest) - 3)), rest]
     return shorten(" · ".join(parts), LABEL_CHARS)
 
 
@@ -61,12 +73,12 @@ def parent_lines(tr: Translate, lang: str, choices: ParentChoices) -> list[str]:
     return [tr("parent-none", models=names or "—")]
 
 
-def parent_rows(lang: str, draft: Draft, choices: ParentChoices, page: int) -> Keyboard:
+def parent_rows(tr: Translate, lang: str, draft: Draft, choices: ParentChoices, page: int) -> Keyboard:
     """One button per earlier generation (paged), or, when there is none, the models that make one."""
     if not choices.candidates:
         return [[button("▶ " + m.name(lang), ModelCB(slug=m.slug))] for m in choices.makers[:3]]
     shown = PARENTS.slice(choices.candidates, page)
-    kb: Keyboard = [[button(candidate_label(lang, c), ParentCB(token=draft.token, job_id=c.job_id, item=c.item))]
+    kb: Keyboard = [[button(candidate_label(tr, lang, c), ParentCB(token=draft.token, job_id=c.job_id, item=c.item))]
                     for c in shown]
     pager = PARENTS.row(page, len(choices.candidates), lambda p: StepCB(token=draft.token, action=StepAction.PAGE, arg=p))
     if pager:

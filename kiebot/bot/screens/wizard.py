@@ -94,7 +94,7 @@ def step_screen(tr: Translate, lang: str, model: ModelSpec, draft: Draft, page: 
         lines.append(tr("text-parts", chars=len(draft.partial_text)))
     keyboard = _step_buttons(tr, lang, model, draft, spec, page)
     if spec.kind == FieldKind.TASK and parents is not None:
-        keyboard = parent_rows(lang, draft, parents, page) + keyboard
+        keyboard = parent_rows(tr, lang, draft, parents, page) + keyboard
     return Screen.of("\n".join(lines), keyboard)
 
 

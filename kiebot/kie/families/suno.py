@@ -8,6 +8,10 @@
 - WAV and vocal removal: `successFlag` as a string (PENDING / SUCCESS / ..._FAILED); MIDI and cover art:
   `successFlag` as an int (MIDI 0 pending, 1 success, 2-3 failed; cover art 0 pending, 1 success, 2 generating,
   3 failed). MIDI answers note data, not a file: the result is a summary text of the instruments found.
+- Vocal removal lists its stems in `response.originData[]` (`id`, `audio_url`, `stem_type_group_name`, `duration`):
+  result items, whose ids are what MIDI's `audioId` takes (docs.kie.ai, "Get Vocal Separation Details" /
+  "Generate MIDI"). `stem` names the part for the bot's texts (`stem-<name>` in the locales); an unknown part keeps
+  KIE's name as its title only.
 - Timestamped lyrics, style boost and persona answer at once: the answer is kept in memory under a made-up task
   id until the engine's first poll reads it. Timestamped lyrics are asked again when it is missing (a restart,
   another replica): their id names the track. A lost style or persona answer fails the job, unpaid.
@@ -32,6 +36,10 @@ COVER_FLAG = {"0": "generating", "1": "success", "2": "generating", "3": "fail"}
 SYNC_PREFIX = "suno-sync:"
 LYRICS_PREFIX = "suno-sync:lyrics:"  # + taskId:audioId, asked again when the answer is not in memory
 MAX_KEPT = 1000  # synchronous answers waiting for their first poll
+# KIE's stem group names (one per `<part>Url` field of the record) → the bot's name for the part.
+STEMS = {"vocals": "vocals", "instrumental": "instrumental", "backing vocals": "backing-vocals", "drums": "drums",
+         "bass": "bass", "guitar": "guitar", "piano": "piano", "keyboard": "keyboard", "percussion": "percussion",
+         "strings": "strings", "synth": "synth", "fx": "fx", "brass": "brass", "woodwinds": "woodwinds"}
 
 
 class Suno(Legacy):
@@ -81,7 +89,9 @@ class Suno(Legacy):
             return midi(task_id, data)
         if path.endswith("/cover/record-info"):
             return flagged(task_id, data, COVER_FLAG, lambda r: urls_in(r.get("images")))
-        return flagged(task_id, data, STRING_FLAG, urls_in)  # WAV, vocal removal
+        if path.endswith("/vocal-removal/record-info"):
+            return flagged(task_id, data, STRING_FLAG, urls_in, stems)
+        return flagged(task_id, data, STRING_FLAG, urls_in)  # WAV
 
     def sync_record(self, api: Api, task_id: str, data: Any) -> TaskRecord:
         if not isinstance(data, Mapping):
@@ -142,7 +152,8 @@ def midi(task_id: str, data: Mapping[str, Any]) -> TaskRecord:
 
 
 def flagged(task_id: str, data: Mapping[str, Any], table: Mapping[str, str],
-            results: Callable[[Mapping[str, Any]], list[str]]) -> TaskRecord:
+            results: Callable[[Mapping[str, Any]], list[str]],
+            items_of: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = None) -> TaskRecord:
     status = flag(data.get("successFlag"))
     state = table.get(status.upper(), "fail" if _failed(status.upper()) else "generating")
     if state == "fail":
@@ -150,8 +161,26 @@ def flagged(task_id: str, data: Mapping[str, Any], table: Mapping[str, str],
     if state != "success":
         return running(task_id, "suno")
     response = data.get("response") if isinstance(data.get("response"), Mapping) else {}
+    items = items_of(response) if items_of else []
+    if items:
+        return TaskRecord(task_id=task_id, model="suno", state="success", progress=100,
+                          result_urls=[i["url"] for i in items], items=items)
     urls = [u for u in results(response) if u != response.get("originUrl")]
     return TaskRecord(task_id=task_id, model="suno", state="success", progress=100, result_urls=urls)
+
+
+def stems(response: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The separated parts as result items (not the original track); [] when the record lists none."""
+    parts = [p for p in response.get("originData") or [] if isinstance(p, Mapping) and p.get("audio_url")
+             and p.get("audio_url") != response.get("originUrl")]
+    return [stem_item(p) for p in parts if str(p.get("stem_type_group_name") or "").lower() != "origin"]
+
+
+def stem_item(part: Mapping[str, Any]) -> dict[str, Any]:
+    name, seconds = opt_str(part.get("stem_type_group_name")), part.get("duration")
+    return {"url": str(part["audio_url"]), "id": opt_str(part.get("id")), "title": name,
+            "seconds": float(seconds) if isinstance(seconds, (int, float)) else None, "cover_url": None,
+            "lyrics": None, "stem": STEMS.get((name or "").lower())}
 
 
 def timed_lyrics(words: Any) -> str | None:

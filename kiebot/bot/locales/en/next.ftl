@@ -16,3 +16,19 @@ value-parent = your earlier generation
 value-parent-job = generation #{ $job }
 next-which = { $step }: which one of generation #{ $job }?
 next-item = № { $number }
+
+# The parts a vocal removal separates a track into (its results' names).
+stem-vocals = Vocals
+stem-instrumental = Accompaniment
+stem-backing-vocals = Backing vocals
+stem-drums = Drums
+stem-bass = Bass
+stem-guitar = Guitar
+stem-piano = Piano
+stem-keyboard = Keys
+stem-percussion = Percussion
+stem-strings = Strings
+stem-synth = Synth
+stem-fx = Effects
+stem-brass = Brass
+stem-woodwinds = Woodwinds

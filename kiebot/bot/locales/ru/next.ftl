@@ -16,3 +16,19 @@ value-parent = ваша прежняя генерация
 value-parent-job = генерация №{ $job }
 next-which = { $step }: какой из результатов генерации №{ $job }?
 next-item = № { $number }
+
+# The parts a vocal removal separates a track into (its results' names).
+stem-vocals = Голос
+stem-instrumental = Аккомпанемент
+stem-backing-vocals = Бэк-вокал
+stem-drums = Ударные
+stem-bass = Бас
+stem-guitar = Гитара
+stem-piano = Фортепиано
+stem-keyboard = Клавишные
+stem-percussion = Перкуссия
+stem-strings = Струнные
+stem-synth = Синтезатор
+stem-fx = Эффекты
+stem-brass = Медные духовые
+stem-woodwinds = Деревянные духовые
