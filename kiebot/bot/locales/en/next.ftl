@@ -16,3 +16,7 @@ value-parent = your earlier generation
 value-parent-job = generation #{ $job }
 next-which = { $step }: which one of generation #{ $job }?
 next-item = № { $number }
+# under a song: its tracks' lyrics, each in a message under its title (or its number when it has none)
+btn-lyrics = 📝 Lyrics
+lyrics-title = 📝 <b>{ $title }</b>
+lyrics-track = 📝 <b>Track { $number }</b>

@@ -16,3 +16,7 @@ value-parent = ваша прежняя генерация
 value-parent-job = генерация №{ $job }
 next-which = { $step }: какой из результатов генерации №{ $job }?
 next-item = № { $number }
+# under a song: its tracks' lyrics, each in a message under its title (or its number when it has none)
+btn-lyrics = 📝 Текст песни
+lyrics-title = 📝 <b>{ $title }</b>
+lyrics-track = 📝 <b>Трек { $number }</b>
