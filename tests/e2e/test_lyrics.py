@@ -30,7 +30,7 @@ async def test_the_lyrics_of_a_song_just_made(quick: Stack, alice: FakeUser, bor
     query = await j.tap("📝 Lyrics", on=done)
     await stack.tg.wait_for(lambda: query in stack.tg.callback_answers)
     assert not stack.tg.callback_answers[query].get("text")  # answered at once, without a notice
-    assert await lyrics_messages(j, songs) == [f"📝 {s['title']}\n\n{s['lyrics']}" for s in songs]
+    assert await lyrics_messages(j, songs) == [f"📝 Lyrics: {s['title']}\n\n{s['lyrics']}" for s in songs]
 
     history = await j.history()
     assert f"#{j.job} → 📝 Lyrics" in history.buttons()

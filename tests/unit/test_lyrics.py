@@ -47,7 +47,7 @@ def test_a_done_jobs_tracks_with_lyrics() -> None:
 
 def test_each_track_under_its_title_escaped() -> None:
     texts = [s.text for s in lyrics_screens(tr, lyrics_of(job()))]
-    assert texts == ["📝 <b>Sea &lt;Dawn&gt;</b>\n\n[Verse]\nA &amp; B", "📝 <b>Track 2</b>\n\nLine"]
+    assert texts == ["📝 Lyrics: <b>Sea &lt;Dawn&gt;</b>\n\n[Verse]\nA &amp; B", "📝 <b>Track 2</b>\n\nLine"]
     assert [s.text.split("\n")[0] for s in lyrics_screens(ru, lyrics_of(job()))][1] == "📝 <b>Трек 2</b>"
 
 
@@ -55,7 +55,7 @@ def test_long_lyrics_are_cut_to_telegrams_size() -> None:
     long = "la " * 3000  # 9000 characters
     screens = lyrics_screens(tr, (Lyrics("Long", long.strip()),))
     assert len(screens) == 3 and all(len(s.text) <= 4096 for s in screens)
-    assert screens[0].text == "📝 <b>Long</b>\n\n" + long.strip()[:LYRICS_PART]
+    assert screens[0].text == "📝 Lyrics: <b>Long</b>\n\n" + long.strip()[:LYRICS_PART]
     assert "".join([screens[0].text.split("\n\n", 1)[1]] + [s.text for s in screens[1:]]) == long.strip()
     assert all(s.markup is None for s in screens)
 

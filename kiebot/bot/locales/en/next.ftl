@@ -18,5 +18,5 @@ next-which = { $step }: which one of generation #{ $job }?
 next-item = № { $number }
 # under a song: its tracks' lyrics, each in a message under its title (or its number when it has none)
 btn-lyrics = 📝 Lyrics
-lyrics-title = 📝 <b>{ $title }</b>
+lyrics-title = 📝 Lyrics: <b>{ $title }</b>
 lyrics-track = 📝 <b>Track { $number }</b>

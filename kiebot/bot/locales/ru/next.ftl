@@ -18,5 +18,5 @@ next-which = { $step }: какой из результатов генераци�
 next-item = № { $number }
 # under a song: its tracks' lyrics, each in a message under its title (or its number when it has none)
 btn-lyrics = 📝 Текст песни
-lyrics-title = 📝 <b>{ $title }</b>
+lyrics-title = 📝 Текст: <b>{ $title }</b>
 lyrics-track = 📝 <b>Трек { $number }</b>
