@@ -112,6 +112,7 @@ class JobAction(StrEnum):
     CANCEL = "cancel"  # while it waits in the bot's line
     RETRY = "retry"  # after it failed: the same values on a new confirmation
     CANCEL_BATCH = "cancel-batch"  # variants ×N while all of them wait in line: `job_id` is the batch's id
+    LYRICS = "lyrics"  # once done: the lyrics of its result's tracks, in new messages
 
 
 class JobCB(CallbackData, prefix="j"):

@@ -37,7 +37,7 @@ from kiebot.config import Settings
 from kiebot.engine.ports import RecipientGone
 from kiebot.services import batches
 from kiebot.services.account import AccountService
-from kiebot.services.next_steps import Step, offered_steps, result_of
+from kiebot.services.next_steps import Step, lyrics_of, offered_steps, result_of
 from kiebot.store import batches as batch_repo
 from kiebot.store import jobs as job_repo
 from kiebot.store.db import Database
@@ -308,7 +308,7 @@ class TelegramNotifier:
 def job_status(job: Job, ahead: int | None = None, balance: int | None = None,
                next_steps: tuple[Step, ...] = ()) -> JobStatus:
     return JobStatus(job.id, job.model_id, str(job.state), job.price, job.charged, job.kie_state, job.progress,
-                     job.error_code, ahead, bool(job.free_try), balance, next_steps)
+                     job.error_code, ahead, bool(job.free_try), balance, next_steps, bool(lyrics_of(job)))
 
 
 def media_kind(model: ModelSpec | None, url: str) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from kiebot.catalog import Catalog, ModelSpec
 from kiebot.clock import utcnow
-from kiebot.services.next_steps import Step, offered_steps, result_of
+from kiebot.services.next_steps import Step, lyrics_of, offered_steps, result_of
 from kiebot.services.wizard import Draft
 from kiebot.store import jobs as job_repo
 from kiebot.store.db import Database
@@ -23,6 +23,7 @@ class HistoryItem:
     amount: int  # what was charged, or the price held while the job is open
     created_at: datetime | None
     next_steps: tuple[Step, ...] = ()  # what can be done with its result (services.next_steps)
+    lyrics: bool = False  # its result's tracks carry lyrics (📝 Lyrics)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class HistoryService:
             result = result_of(job, catalog)
             steps = offered_steps(catalog, result, self.ttl_hours, now) if result else ()
             items.append(HistoryItem(job.id, job.model_id, str(job.state),
-                                     job.charged if job.charged is not None else job.price, job.created_at, steps))
+                                     job.charged if job.charged is not None else job.price, job.created_at, steps,
+                                     bool(lyrics_of(job))))
         return HistoryPage(tuple(items), page, total)
 
     async def reopen(self, user_id: int, job_id: int, catalog: Catalog, *, edit: bool) -> tuple[ModelSpec, Draft] | None:

@@ -105,6 +105,23 @@ def result_of(job: Job, catalog: Catalog) -> Result | None:
     )
 
 
+@dataclass(frozen=True)
+class Lyrics:
+    """The lyrics of one result item (a Suno track), with its title when it has one."""
+
+    title: str | None
+    text: str
+
+
+def lyrics_of(job: Job) -> tuple[Lyrics, ...]:
+    """The lyrics carried by a done job's result items, in their order; () when none has any (an instrumental)."""
+    if job.state != JobState.DONE:
+        return ()
+    items = (job.result or {}).get("items") or ()
+    return tuple(Lyrics(_text(i.get("title")), i["lyrics"].strip()) for i in items
+                 if isinstance(i, dict) and isinstance(i.get("lyrics"), str) and i["lyrics"].strip())
+
+
 def _text(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
@@ -253,6 +270,12 @@ class NextSteps:
         if job is None or job.user_id != user_id:
             return None
         return result_of(job, catalog)
+
+    async def lyrics(self, user_id: int, job_id: int) -> tuple[Lyrics, ...]:
+        """The lyrics of the user's done job `job_id`; () when it has none or is not the user's."""
+        async with self.db.read() as session:
+            job = await job_repo.get_job(session, job_id)
+        return lyrics_of(job) if job is not None and job.user_id == user_id else ()
 
     def steps(self, catalog: Catalog, result: Result) -> tuple[Step, ...]:
         return offered_steps(catalog, result, self.ttl_hours, self.clock())

@@ -1,13 +1,14 @@
 """Continuing from a result: a next step under it (its short model list), a model of that list (its form with the
 result filled in), and an earlier generation picked on a step that takes one. The rules are in
-`services.next_steps`; a job that is not the user's is answered like a button of an older screen."""
+`services.next_steps`; a job that is not the user's is answered like a button of an older screen. Also 📝 Lyrics under
+a song: its tracks' lyrics in new messages."""
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery
 
 from kiebot.bot import ui
-from kiebot.bot.callbacks import NextAction, NextCB, ParentCB
+from kiebot.bot.callbacks import JobAction, JobCB, NextAction, NextCB, ParentCB
 from kiebot.bot.drafts import FormFilter, Forms, OpenForm
 from kiebot.bot.i18n import Translate
 from kiebot.bot.screens import next_steps as screens
@@ -21,6 +22,7 @@ def router() -> Router:
     r.callback_query.register(step_models, NextCB.filter(F.action == NextAction.STEP))
     r.callback_query.register(open_model, NextCB.filter(F.action == NextAction.MODEL))
     r.callback_query.register(pick_parent, ParentCB.filter(), FormFilter(at_confirmation=False))
+    r.callback_query.register(lyrics, JobCB.filter(F.action == JobAction.LYRICS))
     return r
 
 
@@ -67,3 +69,15 @@ async def pick_parent(query: CallbackQuery, callback_data: ParentCB, form: OpenF
         await query.answer(form.tr("stale-button"))
         return
     await form.redraw(query)
+
+
+async def lyrics(query: CallbackQuery, callback_data: JobCB, next_steps: NextSteps, user: Profile,
+                 tr: Translate) -> None:
+    """The lyrics of the song's tracks, each under its title, in new messages below the result."""
+    songs = await next_steps.lyrics(user.id, callback_data.job_id)
+    if not songs:
+        await query.answer(tr("stale-button"))
+        return
+    await query.answer()
+    for screen in screens.lyrics_screens(tr, songs):
+        await ui.show(query, screen, edit=False)

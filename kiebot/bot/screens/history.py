@@ -1,4 +1,5 @@
-"""/history: the user's past generations, each with 🔁 Repeat and ✏️ Edit, and the next steps of its result."""
+"""/history: the user's past generations, each with 🔁 Repeat and ✏️ Edit, the next steps of its result and 📝 Lyrics
+(a song's)."""
 from __future__ import annotations
 
 import html
@@ -7,7 +8,7 @@ from kiebot.bot.callbacks import HistoryAction, HistoryCB, HistoryPageCB, MenuAc
 from kiebot.bot.i18n import Translate
 from kiebot.bot.screens.common import Pager, Screen, button
 from kiebot.bot.screens.menu import home_button
-from kiebot.bot.screens.next_steps import step_rows
+from kiebot.bot.screens.next_steps import lyrics_row, step_rows
 from kiebot.catalog import Catalog
 from kiebot.services.history import PAGE_SIZE, HistoryPage
 
@@ -28,6 +29,8 @@ def history(tr: Translate, lang: str, catalog: Catalog, page: HistoryPage) -> Sc
                        button(tr("btn-edit-repeat", job=item.job_id), HistoryCB(action=HistoryAction.EDIT, job_id=item.job_id))])
         if item.next_steps:
             kb += step_rows(tr, item.job_id, item.next_steps, numbered=True)
+        if item.lyrics:
+            kb += lyrics_row(tr, item.job_id, numbered=True)
     pager = PAGES.row(page.page, page.total, lambda p: HistoryPageCB(page=p))
     if pager:
         kb.append(pager)

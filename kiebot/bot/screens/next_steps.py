@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import html
 
-from kiebot.bot.callbacks import ModelCB, NextAction, NextCB, ParentCB, StepAction, StepCB
+from kiebot.bot.callbacks import JobAction, JobCB, ModelCB, NextAction, NextCB, ParentCB, StepAction, StepCB
 from kiebot.bot.i18n import Translate
 from kiebot.bot.screens.common import Keyboard, Pager, Screen, button, rows, shorten
 from kiebot.bot.screens.menu import home_button
 from kiebot.catalog import ModelSpec
-from kiebot.services.next_steps import Candidate, ParentChoices, Step
+from kiebot.services.next_steps import Candidate, Lyrics, ParentChoices, Step
 from kiebot.services.wizard import Draft
 
 PARENTS = Pager(per_page=6)
 LABEL_CHARS = 60  # a button shows about this much on a phone
 MIN_NAME_CHARS = 12  # a model's name cut to make room for what tells the items apart
+# Telegram's limit is 4096 characters of a message's text once its HTML is parsed (escaping adds none of them); a
+# part of the lyrics this long leaves room for the track's title above it.
+LYRICS_PART = 3800
+TITLE_CHARS = 200
 
 
 def step_rows(tr: Translate, job_id: int, steps: tuple[Step, ...], *, numbered: bool = False) -> Keyboard:
@@ -24,6 +28,26 @@ def step_rows(tr: Translate, job_id: int, steps: tuple[Step, ...], *, numbered: 
 
     buttons = [button(label(step), NextCB(action=NextAction.STEP, job_id=job_id, step=step.value)) for step in steps]
     return rows(buttons, 3)
+
+
+def lyrics_row(tr: Translate, job_id: int, *, numbered: bool = False) -> Keyboard:
+    """📝 Lyrics under a result whose tracks carry lyrics (`numbered`: "#12 → 📝 Lyrics", in a list of jobs)."""
+    label = tr("btn-next-job", step=tr("btn-lyrics"), job=job_id) if numbered else tr("btn-lyrics")
+    return [[button(label, JobCB(action=JobAction.LYRICS, job_id=job_id))]]
+
+
+def lyrics_screens(tr: Translate, songs: tuple[Lyrics, ...]) -> list[Screen]:
+    """The lyrics as messages: each track's title, then its lyrics, cut into parts of Telegram's size (cut before
+    escaping, so an entity is never split)."""
+    messages = []
+    for number, song in enumerate(songs, start=1):
+        title = tr("lyrics-title", title=html.escape(shorten(song.title, TITLE_CHARS))) if song.title \
+            else tr("lyrics-track", number=number)
+        parts = [html.escape(song.text[start : start + LYRICS_PART])
+                 for start in range(0, len(song.text), LYRICS_PART)]
+        messages.append(f"{title}\n\n{parts[0]}")
+        messages += parts[1:]
+    return [Screen.of(text) for text in messages]
 
 
 def models_screen(tr: Translate, lang: str, job_id: int, step: Step, models: tuple[ModelSpec, ...],

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from kiebot.bot.callbacks import JobAction, JobCB
 from kiebot.bot.i18n import Translate
 from kiebot.bot.screens.common import Screen, button
-from kiebot.bot.screens.next_steps import step_rows
+from kiebot.bot.screens.next_steps import lyrics_row, step_rows
 from kiebot.catalog import ModelSpec
 from kiebot.services.next_steps import Step
 
@@ -37,6 +37,7 @@ class JobStatus:
     free: bool = False  # run with a free try: nothing held, nothing charged
     balance: int | None = None  # the user's balance once the job is settled, to say what remains
     next_steps: tuple[Step, ...] = ()  # once done: what can be done with the result (services.next_steps)
+    lyrics: bool = False  # once done: its result's tracks carry lyrics (📝 Lyrics)
 
 
 def progress_bar(percent: int) -> str:
@@ -72,12 +73,13 @@ def status_text(tr: Translate, lang: str, job: JobStatus, model: ModelSpec | Non
 def status_screen(tr: Translate, lang: str, job: JobStatus, model: ModelSpec | None) -> Screen:
     """The status text with what can still be done: ✖ Cancel while the job waits in the bot's line (it has not
     reached KIE, so nothing is spent), 🔁 Try again after a failure (while the model is offered), the next steps
-    (🎬 Animate, 🔍 Upscale…) once the result was delivered."""
+    (🎬 Animate, 🔍 Upscale…) and 📝 Lyrics (a song's) once the result was delivered."""
     text = status_text(tr, lang, job, model)
     if job.state == "waiting":
         return Screen.of(text, [[button(tr("btn-cancel-job"), JobCB(action=JobAction.CANCEL, job_id=job.job_id))]])
     if job.state == "failed" and model is not None and job.error_code != "unavailable":
         return Screen.of(text, [[button(tr("btn-try-again"), JobCB(action=JobAction.RETRY, job_id=job.job_id))]])
-    if job.state == "done" and job.next_steps:
-        return Screen.of(text, step_rows(tr, job.job_id, job.next_steps))
+    if job.state == "done" and (job.next_steps or job.lyrics):
+        lyrics = lyrics_row(tr, job.job_id) if job.lyrics else []
+        return Screen.of(text, step_rows(tr, job.job_id, job.next_steps) + lyrics)
     return Screen.of(text)

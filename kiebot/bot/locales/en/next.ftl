@@ -32,3 +32,8 @@ stem-synth = Synth
 stem-fx = Effects
 stem-brass = Brass
 stem-woodwinds = Woodwinds
+
+# under a song: its tracks' lyrics, each in a message under its title (or its number when it has none)
+btn-lyrics = 📝 Lyrics
+lyrics-title = 📝 Lyrics: <b>{ $title }</b>
+lyrics-track = 📝 <b>Track { $number }</b>

@@ -32,3 +32,8 @@ stem-synth = Синтезатор
 stem-fx = Эффекты
 stem-brass = Медные духовые
 stem-woodwinds = Деревянные духовые
+
+# under a song: its tracks' lyrics, each in a message under its title (or its number when it has none)
+btn-lyrics = 📝 Текст песни
+lyrics-title = 📝 Текст: <b>{ $title }</b>
+lyrics-track = 📝 <b>Трек { $number }</b>
