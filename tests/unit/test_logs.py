@@ -29,10 +29,12 @@ def record(msg: str, *args: object, exc: bool = False, **extra: object) -> loggi
 
 def test_every_secret_setting_and_url_password_is_a_secret() -> None:
     settings = Settings(_env_file=None, bot_token=TOKEN, kie_api_key=KEY, kie_webhook_hmac_key=HMAC,
+                        webhook_url="https://bot.example.com/tg", webhook_secret="webhook-secret-token_0123",
                         database_url="postgresql+asyncpg://bot:pa%24%24word-long@db/kiebot",
                         redis_url="redis://:redis-password-1@cache:6379/0")
     secrets = set(secrets_of(settings))
-    assert {TOKEN, TOKEN.split(":")[1], KEY, HMAC, "pa%24%24word-long", "pa$$word-long", "redis-password-1"} <= secrets
+    assert {TOKEN, TOKEN.split(":")[1], KEY, HMAC, "webhook-secret-token_0123", "pa%24%24word-long", "pa$$word-long",
+            "redis-password-1"} <= secrets
 
 
 def test_token_and_key_are_masked_in_messages_and_tracebacks() -> None:
