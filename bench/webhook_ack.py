@@ -31,8 +31,8 @@ from bench.journeys import database as fresh_database  # noqa: E402
 from kiebot.bot.webhook import DatabaseUpdateLog, RedisUpdateLog, UpdateLog, WebhookHandler  # noqa: E402
 from kiebot.store import db  # noqa: E402
 from kiebot.web import start_web  # noqa: E402
+from tests.e2e.conftest import TOKEN  # noqa: E402  (the fake Telegram's made-up token)
 
-TOKEN = "123456789:TEST_token_for_the_fake_telegram_api_00"
 SECRET = "bench-secret"
 
 
