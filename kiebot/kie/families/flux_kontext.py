@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kiebot.kie.families.base import Api, flag
-from kiebot.kie.families.legacy import Legacy, failed, running
+from kiebot.kie.families.base import Api
+from kiebot.kie.families.legacy import Legacy, unfinished
 from kiebot.kie.records import TaskRecord
 
 SUCCESS_FLAG = {"0": "generating", "1": "success", "2": "fail", "3": "fail"}
@@ -16,12 +16,8 @@ class FluxKontext(Legacy):
     name = "flux_kontext"
 
     def record(self, api: Api, task_id: str, data: Mapping[str, Any]) -> TaskRecord:
-        status = flag(data.get("successFlag"))
-        state = SUCCESS_FLAG.get(status, "generating")
-        if state == "fail":
-            return failed(task_id, "flux-kontext", data, f"successFlag {status}")
-        if state != "success":
-            return running(task_id, "flux-kontext")
+        if (pending := unfinished(task_id, "flux-kontext", data, SUCCESS_FLAG)) is not None:
+            return pending
         response = data.get("response") if isinstance(data.get("response"), Mapping) else {}
         url = response.get("resultImageUrl")
         return TaskRecord(task_id=task_id, model="flux-kontext", state="success",

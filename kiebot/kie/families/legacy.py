@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from kiebot.kie.errors import KieUnavailable
-from kiebot.kie.families.base import CREATE, POLL, Api, Family, Transport, opt_str, task_id_of
+from kiebot.kie.families.base import CREATE, POLL, Api, Family, Transport, flag, opt_str, task_id_of
 from kiebot.kie.records import TaskRecord
 
 
@@ -59,6 +59,16 @@ def failure(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
 
 def running(task_id: str, model: str, state: str = "generating", progress: int | None = None) -> TaskRecord:
     return TaskRecord(task_id=task_id, model=model, state=state, progress=progress)
+
+
+def unfinished(task_id: str, model: str, data: Mapping[str, Any], table: Mapping[str, str]) -> TaskRecord | None:
+    """The record of a task whose `successFlag` (read through `table`) says it failed or still runs (an unknown value:
+    still running, the timeout ends it); None once it succeeded, for the family to read its result."""
+    status = flag(data.get("successFlag"))
+    state = table.get(status, "generating")
+    if state == "fail":
+        return failed(task_id, model, data, f"successFlag {status}")
+    return None if state == "success" else running(task_id, model)
 
 
 def failed(task_id: str, model: str, data: Mapping[str, Any], status: str) -> TaskRecord:

@@ -25,7 +25,7 @@ from typing import Any
 
 from kiebot.kie.errors import KieUnavailable
 from kiebot.kie.families.base import CREATE, POLL, Api, Transport, flag, opt_str, urls_in
-from kiebot.kie.families.legacy import Legacy, failed, running
+from kiebot.kie.families.legacy import Legacy, failed, running, unfinished
 from kiebot.kie.records import TaskRecord
 
 STATUS = {"PENDING": ("generating", 10), "TEXT_SUCCESS": ("generating", 40), "FIRST_SUCCESS": ("generating", 70),
@@ -139,12 +139,8 @@ def lyrics(task_id: str, data: Mapping[str, Any]) -> TaskRecord:
 
 
 def midi(task_id: str, data: Mapping[str, Any]) -> TaskRecord:
-    status = flag(data.get("successFlag"))
-    state = MIDI_FLAG.get(status, "generating")
-    if state == "fail":
-        return failed(task_id, "suno-midi", data, f"successFlag {status}")
-    if state != "success":
-        return running(task_id, "suno-midi")
+    if (pending := unfinished(task_id, "suno-midi", data, MIDI_FLAG)) is not None:
+        return pending
     notes = data.get("midiData") if isinstance(data.get("midiData"), Mapping) else {}
     instruments = [i for i in notes.get("instruments") or [] if isinstance(i, Mapping)]
     text = "\n".join(f"{i.get('name') or '?'}: {len(i.get('notes') or [])}" for i in instruments)

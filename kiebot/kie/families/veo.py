@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kiebot.kie.errors import KieValidation
-from kiebot.kie.families.base import POLL, Api, Transport, flag, urls_in
-from kiebot.kie.families.legacy import Legacy, failed, running
+from kiebot.kie.families.base import POLL, Api, Transport, urls_in
+from kiebot.kie.families.legacy import Legacy, running, unfinished
 from kiebot.kie.records import TaskRecord
 
 SUCCESS_FLAG = {"0": "generating", "1": "success", "2": "fail", "3": "fail"}
@@ -50,12 +50,8 @@ class Veo(Legacy):
         return running(task_id, "veo3.1/get-1080p-video")
 
     def record(self, api: Api, task_id: str, data: Mapping[str, Any]) -> TaskRecord:
-        status = flag(data.get("successFlag"))
-        state = SUCCESS_FLAG.get(status, "generating")  # an unknown value: still running (the timeout ends it)
-        if state == "fail":
-            return failed(task_id, "veo", data, f"successFlag {status}")
-        if state != "success":
-            return running(task_id, "veo")
+        if (pending := unfinished(task_id, "veo", data, SUCCESS_FLAG)) is not None:
+            return pending
         response = data.get("response") if isinstance(data.get("response"), Mapping) else {}
         urls = urls_in(response.get("resultUrls")) or urls_in(response.get("fullResultUrls")) or urls_in(response)
         return TaskRecord(task_id=task_id, model="veo", state="success", result_urls=urls)
