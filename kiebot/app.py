@@ -64,11 +64,6 @@ USER_CACHE_SECONDS = 300.0  # how long a user's name and language are taken from
 # default ratios, so a middle collection still walks ~20 000 objects at most. With the start-up heap frozen
 # (`settle_heap`) a full collection only walks what was made since.
 GC_THRESHOLD = (2_000, 10, 10)
-# KIE counts calls as they arrive, the limiter as they leave; a call held up on its way (a busy event loop, the
-# network) would land in the next window of KIE's with a full burst admitted right after it. Counting windows this
-# much longer than KIE's keeps the two apart. Measured: without it the two-replica test met 429s at 5 polls/s
-# against a limit of 8.
-KIE_WINDOW_SLACK = 0.25  # seconds
 UPLOAD_CACHE_SHARE = 0.5  # an upload is reused for half of UPLOAD_TTL_HOURS, so a reused link is never near expiry
 CLEANUP_SECONDS = 24 * 3600.0  # the database upkeep runs at start-up and then daily
 
@@ -145,8 +140,8 @@ class App:
     # With REDIS_URL the limits of the one KIE account and the one bot token are counted in Redis, so the replicas
     # together stay within them; without it, in this process.
     def kie_limiter(self) -> RateLimiter:
-        create, poll = 10.0 + KIE_WINDOW_SLACK, 1.0 + KIE_WINDOW_SLACK
-        limits = {CREATE: (self.settings.kie_create_per_10s, create), POLL: (self.settings.kie_polls_per_second, poll)}
+        # KIE's own windows: the limiter counts each call until a window after its answer (kie/ratelimit.py).
+        limits = {CREATE: (self.settings.kie_create_per_10s, 10.0), POLL: (self.settings.kie_polls_per_second, 1.0)}
         if self.redis is None:
             return SlidingWindowLimiter(limits)
         return RedisSlidingWindowLimiter(self.redis, limits)

@@ -34,6 +34,7 @@ from kiebot.engine.outputs import measure_outputs
 from kiebot.engine.pause import CreditsPause, MemoryPause
 from kiebot.engine.ports import Kie, Notifier, RecipientGone
 from kiebot.kie import errors as kie_errors
+from kiebot.kie.ratelimit import in_line
 from kiebot.kie.records import TaskRecord
 from kiebot.logs import Masker, bind, bound, secrets_of
 from kiebot.services.media import media_facts, refresh_expired
@@ -85,6 +86,8 @@ class Engine:
         # Set when KIE says the account is out of credits: new submissions wait instead of failing one by one
         # (in Redis when replicas share it).
         self.pause = pause or MemoryPause()
+        # The slot (store/jobs.py `_claimable_waiting`) of each claimed waiting job: its place in KIE's line.
+        self._slots: dict[int, int] = {}
 
     # --- the loop ------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -138,7 +141,8 @@ class Engine:
             return []
         async with self.sessionmaker() as session:
             jobs = await job_repo.claim_due(
-                session, self.owner, self.clock(), self.lease_seconds, limit, self.settings.max_active_per_user
+                session, self.owner, self.clock(), self.lease_seconds, limit, self.settings.max_active_per_user,
+                slots=self._slots,
             )
             await session.commit()
         for job in jobs:
@@ -154,6 +158,7 @@ class Engine:
             await self._save(job, next_check_at=self.clock() + schedule.backoff(job.attempts + 1, self.speedup))
         finally:
             self.heartbeat.drop(job.id)
+            self._slots.pop(job.id, None)
             async with self.sessionmaker() as session:
                 await job_repo.release_lease(session, job.id, self.owner)
                 await session.commit()
@@ -185,29 +190,43 @@ class Engine:
         if not await self._save(job, when_state=JobState.WAITING, state=JobState.SUBMITTING,
                                 submitted_at=self.clock(), kie_state=UNSENT):
             return  # cancelled by the user, or the lease is gone
-        await self._show(job)
+        # The status goes out while the job heads for KIE: waiting for a Telegram turn (paced per chat) first would
+        # let the jobs of one claim reach the createTask limiter in any order, and the first to come take its free
+        # places. Every later step that shows the status waits for this one (one status message per job).
+        showing = asyncio.create_task(self._show(job))
+        try:
+            try:
+                submitted = await self._submit(job, model)
+            finally:
+                await showing
+        except RecipientGone:  # an input file Telegram no longer has
+            await self._fail(job, "interrupted", only_from=(JobState.SUBMITTING,))
+        except _UploadFailed as failed:  # an upload: sending it again cannot make a task
+            await self._submit_failed(job, failed.error, may_resend=failed.error.retryable)
+        except kie_errors.KieError as exc:
+            await self._submit_failed(job, exc, may_resend=kie_errors.create_may_be_resent(exc))
+        else:
+            if submitted is not None:
+                await self._attach(job, model, *submitted)
+
+    async def _submit(self, job: Job, model: ModelSpec) -> tuple[str, dict[str, Any], list[Any]] | None:
+        """createTask, in the job's place in line: (task id, values, files), or None when the lease is gone."""
         try:
             values, files = await refresh_expired(
                 job.values, job.files, self.settings.upload_ttl_hours, self.notifier.download, self.kie
             )
-        except RecipientGone:  # an input file Telegram no longer has
-            await self._fail(job, "interrupted", only_from=(JobState.SUBMITTING,))
-            return
-        except kie_errors.KieError as exc:  # an upload: sending it again cannot make a task
-            await self._submit_failed(job, exc, may_resend=exc.retryable)
-            return
+        except kie_errors.KieError as exc:
+            raise _UploadFailed(exc) from exc
         if not await self._save(job, when_state=JobState.SUBMITTING, kie_state=None):
-            return  # the lease is gone: another worker has the job
-        try:
+            return None  # the lease is gone: another worker has the job
+        # Claimed jobs wait for KIE's createTask limit in the claim's fair order: by slot, then age (store/jobs.py).
+        with in_line((self._slots.get(job.id, 0), job.id)):
             task_id = await self.kie.create_task(
                 model.id, form.build_input(model, values), self.settings.callback_url_for(job.id), api=model.api
             )
-        except kie_errors.KieError as exc:
-            await self._submit_failed(job, exc, may_resend=kie_errors.create_may_be_resent(exc))
-            return
         bind(task=task_id)
         log.info("job %s: KIE created task %s for %s", job.id, task_id, model.id)  # before anything else can fail
-        await self._attach(job, model, task_id, values, files)
+        return task_id, values, files
 
     async def _attach(self, job: Job, model: ModelSpec, task_id: str, values: dict[str, Any],
                       files: list[Any]) -> None:
@@ -422,6 +441,14 @@ def _unless_hinted(job: Job, at: datetime) -> ColumnElement[datetime]:
     longer the one claimed): then it stays due, and the hint is not lost."""
     return case((Job.next_check_at == job.next_check_at, literal(at, Job.next_check_at.type)),
                 else_=Job.next_check_at)
+
+
+class _UploadFailed(Exception):
+    """Uploading an input file to KIE failed (`error`): unlike a failed createTask, no task can have been made."""
+
+    def __init__(self, error: kie_errors.KieError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _copy(source: Job, target: Job) -> None:

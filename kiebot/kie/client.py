@@ -173,9 +173,9 @@ class KieClient:
     ) -> Any:
         attempt = 0
         while True:
-            await self._limiter.acquire(op)
             try:
-                return await self._send(method, url, op, json_body=json_body, params=params, form=form)
+                async with self._limiter.slot(op):  # held until the answer: see kie/ratelimit.py
+                    return await self._send(method, url, op, json_body=json_body, params=params, form=form)
             except KieError as exc:
                 if attempt >= self._max_retries or not self._may_retry(exc, op):
                     raise

@@ -140,34 +140,36 @@ async def _take(session: AsyncSession, ids: list[int], owner: str, now: datetime
     return list((await session.execute(stmt)).scalars())
 
 
+def _taking_slot(now: datetime):  # type: ignore[no-untyped-def]
+    """Jobs that take one of their user's MAX_ACTIVE_PER_USER slots (see `_claimable_waiting`)."""
+    parked = and_(Job.state == JobState.DELIVERING.value, Job.batch_id.is_not(None))
+    return or_(and_(Job.state.in_([s.value for s in ACTIVE_STATES]), ~parked),
+               and_(Job.state == JobState.WAITING.value, Job.lease_until > now))
+
+
 def _claimable_waiting(now: datetime, max_active_per_user: int):  # type: ignore[no-untyped-def]
-    """The waiting jobs a worker may start now, oldest first (SELECT id, user_id).
+    """The waiting jobs a worker may start now, in the fair order (SELECT id, user_id, slot).
 
     A user's slots are taken by jobs that are active or waiting under a live lease (claimed to be started); each
     user's due, unleased waiting jobs are numbered oldest first and only as many as the user has free slots
-    qualify. So the line is global and fair: the oldest job of a user below the limit goes first, and users at
-    their limit (or with a batch of twenty queued) never hold back anyone else. A batch's variant whose result is
-    in and waits for its siblings' (engine/albums.py) takes no slot: the siblings could not start otherwise.
+    qualify. A job's `slot` is which of its user's slots it would take (jobs taken + its number): the line goes by
+    slot, then age, so every user's first job goes before anyone's second, a user with two jobs under way comes after
+    one with none, and users at their limit (or with a batch of twenty queued) never hold back anyone else. A batch's
+    variant whose result is in and waits for its siblings' (engine/albums.py) takes no slot: the siblings could not
+    start otherwise.
     """
-    active = [s.value for s in ACTIVE_STATES]
-    parked = and_(Job.state == JobState.DELIVERING.value, Job.batch_id.is_not(None))
-    busy = (
-        select(Job.user_id, func.count(Job.id).label("taken"))
-        .where(or_(and_(Job.state.in_(active), ~parked),
-                   and_(Job.state == JobState.WAITING.value, Job.lease_until > now)))
-        .group_by(Job.user_id)
-        .subquery()
-    )
+    busy = select(Job.user_id, func.count(Job.id).label("taken")).where(_taking_slot(now)).group_by(Job.user_id).subquery()
     ranked = (
         select(Job.id, Job.user_id, func.row_number().over(partition_by=Job.user_id, order_by=Job.id).label("rank"))
         .where(Job.state == JobState.WAITING.value, Job.next_check_at <= now, _lease_free(now))
         .subquery()
     )
+    slot = (ranked.c.rank + func.coalesce(busy.c.taken, 0)).label("slot")
     return (
-        select(ranked.c.id, ranked.c.user_id)
+        select(ranked.c.id, ranked.c.user_id, slot)
         .outerjoin(busy, busy.c.user_id == ranked.c.user_id)
-        .where(ranked.c.rank <= max_active_per_user - func.coalesce(busy.c.taken, 0))
-        .order_by(ranked.c.id)
+        .where(slot <= max_active_per_user)
+        .order_by(slot, ranked.c.id)
     )
 
 
@@ -178,13 +180,16 @@ async def claim_due(
     lease_seconds: float,
     limit: int,
     max_active_per_user: int,
+    slots: dict[int, int] | None = None,
 ) -> list[Job]:
-    """Lease up to `limit` due jobs (`next_check_at <= now`, lease free or expired) to `owner`.
+    """Lease up to `limit` due jobs (`next_check_at <= now`, lease free or expired) to `owner`, in the order to
+    work them.
 
     Jobs in submitting/running/delivering come first (most overdue first), read `FOR UPDATE SKIP LOCKED` on
     PostgreSQL. Then waiting jobs in the fair order of `_claimable_waiting`, under a transaction-scoped advisory
-    lock on PostgreSQL so that replicas count free slots one after another. Each claim is a conditional UPDATE on a
-    free lease, so replicas never take one job twice. Commit soon after.
+    lock on PostgreSQL so that replicas count free slots one after another; `slots`, when given, gets each claimed
+    waiting job's slot (job id → slot), so later steps can keep that order across claims. Each claim is a conditional
+    UPDATE on a free lease, so replicas never take one job twice. Commit soon after.
     """
     if limit <= 0:
         return []
@@ -202,7 +207,10 @@ async def claim_due(
         if session.get_bind().dialect.name == "postgresql":
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_WAITING_LOCK})
         waiting = (await session.execute(_claimable_waiting(now, max_active_per_user).limit(remaining))).all()
-        claimed += sorted(await _take(session, [row.id for row in waiting], owner, now, until))
+        taken = set(await _take(session, [row.id for row in waiting], owner, now, until))
+        claimed += [row.id for row in waiting if row.id in taken]  # in the fair order
+        if slots is not None:
+            slots.update((row.id, row.slot) for row in waiting if row.id in taken)
     if not claimed:
         return []
     jobs = (
@@ -313,22 +321,27 @@ async def position_in_line(session: AsyncSession, job: Job) -> int:
 async def line_position(session: AsyncSession, job_id: int, max_active_per_user: int, now: datetime) -> int | None:
     """How many jobs will start before this waiting one as far as is known now (0: it is next, or a worker is
     starting it), or None when the job is not waiting. Counted: the user's own older waiting jobs no worker has
-    taken yet, and older waiting jobs of other users that may start now (the order of `claim_due`)."""
+    taken yet, and the waiting jobs of other users that may start now and come first in the order of `claim_due`
+    (a lower slot, or the same slot and older)."""
     job = await get_job(session, job_id)
     if job is None or job.state != JobState.WAITING:
         return None
     if job.lease_until is not None and job.lease_until > now:
         return 0
-    own = await session.scalar(
+    own = int(await session.scalar(
         select(func.count(Job.id)).where(
             Job.user_id == job.user_id, Job.state == JobState.WAITING.value, Job.id < job.id, _lease_free(now)
         )
-    )
+    ) or 0)
+    taken = int(await session.scalar(
+        select(func.count(Job.id)).where(Job.user_id == job.user_id, _taking_slot(now))) or 0)
+    slot = taken + own + 1  # the one this job will take
     line = _claimable_waiting(now, max_active_per_user).subquery()
     others = await session.scalar(
-        select(func.count()).select_from(line).where(line.c.user_id != job.user_id, line.c.id < job.id)
+        select(func.count()).select_from(line).where(
+            line.c.user_id != job.user_id, or_(line.c.slot < slot, and_(line.c.slot == slot, line.c.id < job.id)))
     )
-    return int(own or 0) + int(others or 0)
+    return own + int(others or 0)
 
 
 def _settle_guard(job: Job, owner: str | None, only_from: tuple[JobState, ...]) -> list[Any]:

@@ -56,9 +56,10 @@ async def test_a_batch_of_twenty_does_not_starve_the_next_user(db_session) -> No
     [b_job] = await add_jobs(db_session, b, 1)
     [c_job] = await add_jobs(db_session, c, 1)
     await db_session.commit()
-    assert await job_repo.line_position(db_session, b_job, 3, T0) == 3  # a's first three start before it
+    assert await job_repo.line_position(db_session, b_job, 3, T0) == 1  # a's first job starts before it
+    assert await job_repo.line_position(db_session, a_jobs[1], 3, T0) == 3  # a's first, then b's and c's first
     got = await claim(db_session)
-    assert [job.id for job in got] == [*a_jobs[:3], b_job, c_job]  # oldest first, three slots for a
+    assert [job.id for job in got] == [a_jobs[0], b_job, c_job, a_jobs[1], a_jobs[2]]  # firsts first; three for a
     later = T0 + timedelta(seconds=2)
     assert await job_repo.line_position(db_session, a_jobs[3], 3, later) == 0  # a's first three are starting
     assert await job_repo.line_position(db_session, a_jobs[19], 3, later) == 16
@@ -78,3 +79,17 @@ async def test_the_line_position_counts_other_users_who_can_start_first(db_sessi
     assert await job_repo.line_position(db_session, a_second, 1, T0) == 1
     assert await job_repo.line_position(db_session, b_jobs[1], 1, T0) == 2  # a's older job, b's own older one
     assert await job_repo.line_position(db_session, a_first, 1, T0) == 0
+
+
+async def test_every_users_first_job_goes_before_anyones_second(db_session) -> None:
+    a, b, c = [await add_user(db_session, uid) for uid in (31, 32, 33)]
+    a_jobs = await add_jobs(db_session, a, 5)
+    await add_jobs(db_session, c, 2, JobState.RUNNING)  # c has two under way already
+    [c_job] = await add_jobs(db_session, c, 1)
+    [b_job] = await add_jobs(db_session, b, 1)  # the newest of all
+    await db_session.commit()
+    slots: dict[int, int] = {}
+    got = await job_repo.claim_due(db_session, "w", T0 + timedelta(seconds=1), 25, 50, 3, slots=slots)
+    # Slot 1: a's first and b's; slot 2: a's second; slot 3: a's third and c's one (its third place), oldest first.
+    assert [job.id for job in got] == [a_jobs[0], b_job, a_jobs[1], a_jobs[2], c_job]
+    assert slots == {a_jobs[0]: 1, b_job: 1, a_jobs[1]: 2, a_jobs[2]: 3, c_job: 3}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -350,7 +351,8 @@ async def test_rate_limiter_acquire_waits_for_the_window() -> None:
 
     limiter = SlidingWindowLimiter({"recordInfo": (10, 1.0)}, clock=clock, sleep=sleep)
     for _ in range(25):
-        await limiter.acquire("recordInfo")
+        async with limiter.slot("recordInfo"):
+            pass  # answered at once
     assert clock.now == pytest.approx(2.0) and len(waits) == 2
 
 
@@ -358,8 +360,10 @@ async def test_client_goes_through_the_limiter(emu: RunningEmulator) -> None:
     keys: list[str] = []
 
     class Recording:
-        async def acquire(self, key: str) -> None:
+        @contextlib.asynccontextmanager
+        async def slot(self, key: str) -> AsyncIterator[None]:
             keys.append(key)
+            yield
 
     async with KieClient(emu.url, emu.url, KEY, rate_limiter=Recording()) as client:
         task_id = await client.create_task("google/nano-banana", {"prompt": "x"})

@@ -34,7 +34,8 @@ async def test_the_kie_limiter_counts_in_the_process(unreachable, caplog) -> Non
 
     limiter = RedisSlidingWindowLimiter(unreachable, {"recordInfo": (2, 1.0)}, clock=lambda: now[0], sleep=sleep)
     for _ in range(3):
-        await limiter.acquire("recordInfo")
+        async with limiter.slot("recordInfo"):
+            pass
     assert slept == [1.0]  # the third call waited for the process's own window
     assert sum("Redis unreachable" in r.message for r in caplog.records) == 1  # said once per outage
 

@@ -65,8 +65,10 @@ async def test_two_limiters_sharing_redis_never_admit_more_than_the_limit_togeth
     start = clock.now
     for step in range(30):  # 3 s in steps of 0.1 s; at each step both replicas try twice
         clock.now = start + step / 10
-        for replica in (0, 1, 0, 1):
-            if await replicas[replica].try_acquire("createTask") == 0:
+        for attempt, replica in enumerate((0, 1, 0, 1)):
+            call = f"call-{step}-{attempt}"
+            if await replicas[replica].try_acquire("createTask", call) == 0:
+                await replicas[replica].release("createTask", call)  # answered at once
                 admitted.append((clock.now, replica))
     times = [t for t, _ in admitted]
     assert max(sum(1 for u in times if t <= u < t + 1.0) for t in times) == 5  # never more in any 1 s window
@@ -77,10 +79,13 @@ async def test_two_limiters_sharing_redis_never_admit_more_than_the_limit_togeth
 async def test_a_refused_call_is_told_how_long_to_wait_on_redis_time(redis, prefix) -> None:
     limits = {"createTask": (5, 60.0)}
     replicas = [RedisSlidingWindowLimiter(redis, limits, prefix=prefix) for _ in range(2)]
-    waits = [await replicas[i % 2].try_acquire("createTask") for i in range(12)]
+    waits = []
+    for i in range(12):
+        waits.append(await replicas[i % 2].try_acquire("createTask", f"call-{i}"))
+        await replicas[i % 2].release("createTask", f"call-{i}")
     assert waits[:5] == [0.0] * 5
     assert all(0 < wait <= 60.0 for wait in waits[5:])
-    assert await replicas[0].try_acquire("other") == 0.0  # a call without a limit passes
+    assert await replicas[0].try_acquire("other", "call-x") == 0.0  # a call without a limit passes
 
 
 async def test_acquire_sleeps_until_the_shared_window_has_room(redis, prefix) -> None:
@@ -94,10 +99,40 @@ async def test_acquire_sleeps_until_the_shared_window_has_room(redis, prefix) ->
     limits = {"recordInfo": (2, 1.0)}
     first = RedisSlidingWindowLimiter(redis, limits, prefix=prefix, clock=clock)
     second = RedisSlidingWindowLimiter(redis, limits, prefix=prefix, clock=clock, sleep=sleep)
-    await first.acquire("recordInfo")
-    await first.acquire("recordInfo")
-    await second.acquire("recordInfo")  # the window is full with the first replica's calls
+    for _ in range(2):
+        async with first.slot("recordInfo"):
+            pass
+    async with second.slot("recordInfo"):  # the window is full with the first replica's calls
+        pass
     assert slept == [1.0]
+
+
+async def test_a_call_counts_in_the_shared_window_until_a_period_after_its_answer(redis, prefix) -> None:
+    clock = Seconds()
+    limits = {"recordInfo": (2, 1.0)}
+    first = RedisSlidingWindowLimiter(redis, limits, prefix=prefix, clock=clock)
+    second = RedisSlidingWindowLimiter(redis, limits, prefix=prefix, clock=clock)
+    assert [await first.try_acquire("recordInfo", call) for call in ("a", "b")] == [0.0, 0.0]
+    clock.now += 5.0  # both still under way: they keep their places however long they take
+    assert await second.try_acquire("recordInfo", "c") == 1.0  # and free none sooner than a period after an answer
+    await first.release("recordInfo", "a")
+    clock.now += 0.3
+    assert await second.try_acquire("recordInfo", "c") == 0.7  # a's answer came 0.3 s ago
+    clock.now += 0.7
+    assert await second.try_acquire("recordInfo", "c") == 0.0
+    assert await second.try_acquire("recordInfo", "d") == 1.0  # b and c under way
+
+
+async def test_a_call_of_a_replica_that_died_under_way_frees_its_place_after_the_hold(redis, prefix) -> None:
+    clock = Seconds()
+    limits = {"createTask": (1, 10.0)}
+    dead = RedisSlidingWindowLimiter(redis, limits, prefix=prefix, clock=clock, hold=60.0)
+    alive = RedisSlidingWindowLimiter(redis, limits, prefix=prefix, clock=clock, hold=60.0)
+    assert await dead.try_acquire("createTask", "lost") == 0.0  # never released
+    clock.now += 69.0
+    assert await alive.try_acquire("createTask", "next") > 0
+    clock.now += 1.0
+    assert await alive.try_acquire("createTask", "next") == 0.0
 
 
 # --------------------------------------------------------------------------- the Telegram paces
