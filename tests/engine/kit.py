@@ -91,6 +91,23 @@ class ScriptedKie:
         raise AssertionError("no upload expected")
 
 
+class ManualTime:
+    """Seconds for a rate limiter: the clock moves only when a sleeper sleeps, and sleepers sleep only while `go`
+    is set (a test clears it to hold calls in line)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.go = asyncio.Event()
+        self.go.set()
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        await self.go.wait()
+        self.now += seconds
+
+
 class RecordingNotifier:
     """Records what the engine shows and sends. `down` makes every send fail as in a Telegram outage; like the
     real notifier, a delivery without URLs raises."""

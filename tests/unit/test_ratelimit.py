@@ -7,22 +7,7 @@ import asyncio
 import pytest
 
 from kiebot.kie.ratelimit import SlidingWindowLimiter, in_line
-
-
-class ManualTime:
-    """A clock that moves only when a sleeper sleeps, and sleepers that sleep only once `go` is set."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.go = asyncio.Event()
-        self.go.set()
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        await self.go.wait()
-        self.now += seconds
+from tests.engine.kit import ManualTime
 
 
 def limiter(time: ManualTime, calls: int, period: float) -> SlidingWindowLimiter:
