@@ -83,7 +83,7 @@ async def test_claim_respects_slots_and_leases(db_session) -> None:  # type: ign
     now = T0 + timedelta(minutes=1)
     got = await jobs.claim_due(s, "w1", now, lease_seconds=30, limit=10, max_active_per_user=2)
     await s.commit()
-    assert [j.id for j in got] == [a_jobs[0].id, a_jobs[1].id, b_job.id]  # oldest first, two slots for a
+    assert [j.id for j in got] == [a_jobs[0].id, b_job.id, a_jobs[1].id]  # firsts first, two slots for a
     assert all(j.lease_owner == "w1" and j.lease_until == now + timedelta(seconds=30) for j in got)
     assert later.id not in [j.id for j in got]  # not due yet
     # the same moment: everything due is leased or out of slots
