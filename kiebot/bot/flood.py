@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+from weakref import WeakValueDictionary
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -53,17 +54,15 @@ class FloodControl(BaseRequestMiddleware):
         self.max_retries = max_retries
         self._latest_edit: dict[tuple[Any, Any], int] = {}  # (chat, message) → the newest background edit's number
         self._edits = 0
+        self._sending: WeakValueDictionary[Any, asyncio.Lock] = WeakValueDictionary()  # a chat's one message under way
 
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Any:
         for attempt in range(self.max_retries + 1):
-            if _background.get():
-                if not await self._wait_background_turn(method):
-                    return True  # a newer edit of the same message overtook this one: it is never sent
-            else:
-                await self._wait_turn(method)
             try:
-                return await make_request(bot, method)
+                if not _is_message(method):
+                    return await make_request(bot, method)
+                return await self._send_paced(make_request, bot, method)
             except TelegramRetryAfter as exc:
                 if attempt == self.max_retries:
                     raise
@@ -78,25 +77,45 @@ class FloodControl(BaseRequestMiddleware):
                 raise
         raise AssertionError("unreachable")
 
-    async def _wait_turn(self, method: TelegramMethod[Any]) -> None:
-        if not _is_message(method):
-            return
-        delay = await self.paces.reserve(getattr(method, "chat_id", None))
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-    async def _wait_background_turn(self, method: TelegramMethod[Any]) -> bool:
-        """Wait for a turn no answer to a user wants. False when the edit was overtaken while it waited."""
-        if not _is_message(method):
-            return True
+    async def _send_paced(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                          method: TelegramMethod[TelegramType]) -> Any:
+        """Send a message in its turn. Telegram counts a message when it arrives, the pace when it gives the turn;
+        a message held up on its way (a busy event loop, the network) would let the next ones, sent in their turns,
+        arrive closer together than the pace allowed. So in each chat one message is under way at a time (in this
+        process), takes its turn only after the one before was answered, and counts from its answer on."""
+        chat = getattr(method, "chat_id", None)
+        lock = self._chat_lock(chat)
+        if not _background.get():
+            async with lock:  # held while waiting: the engine's messages to the chat wait behind the user's answers
+                if (delay := await self.paces.reserve(chat)) > 0:
+                    await asyncio.sleep(delay)
+                return await self._send_counted(make_request, bot, method, chat)
         edit = self._edit_number(method)
-        while (delay := await self.paces.take_if_free(getattr(method, "chat_id", None))) > 0:
+        while True:  # a turn nobody else wants, waited for without holding the chat
+            async with lock:
+                if (delay := await self.paces.take_if_free(chat)) <= 0:
+                    if edit is not None and self._latest_edit.get(edit[0]) == edit[1]:
+                        del self._latest_edit[edit[0]]
+                    return await self._send_counted(make_request, bot, method, chat)
             await asyncio.sleep(delay)
             if edit is not None and self._latest_edit.get(edit[0]) != edit[1]:
-                return False
-        if edit is not None and self._latest_edit.get(edit[0]) == edit[1]:
-            del self._latest_edit[edit[0]]
-        return True
+                return True  # a newer edit of the same message overtook this one: it is never sent
+
+    async def _send_counted(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                            method: TelegramMethod[TelegramType], chat: Any) -> Any:
+        try:
+            return await make_request(bot, method)
+        finally:
+            await self.paces.answered(chat)  # Telegram counted it by now at the latest
+
+    def _chat_lock(self, chat: Any) -> asyncio.Lock:
+        """The chat's lock, kept while anyone holds or waits for it (a chatless message gets one of its own)."""
+        if chat is None:
+            return asyncio.Lock()
+        lock = self._sending.get(chat)
+        if lock is None:
+            lock = self._sending[chat] = asyncio.Lock()
+        return lock
 
     def _edit_number(self, method: TelegramMethod[Any]) -> tuple[tuple[Any, Any], int] | None:
         if not isinstance(method, EditMessageText):

@@ -32,6 +32,10 @@ class Paces(Protocol):
     async def hold_off(self, chat: Chat | None, seconds: float) -> None:
         """Telegram asked us to wait: nothing more goes to `chat` before then."""
 
+    async def answered(self, chat: Chat | None) -> None:
+        """Telegram answered a message to `chat` (so counted it by now): the chat's pace counts it from now on,
+        however late it arrived there."""
+
 
 class Pace:
     """GCRA: `rate` per second, `burst` at once. `reserve()` says how long to wait."""
@@ -81,6 +85,11 @@ class MemoryPaces:
         chat_pace = self._chat(chat)
         if chat_pace is not None:
             chat_pace.hold_off(seconds)
+
+    async def answered(self, chat: Chat | None) -> None:
+        chat_pace = self._chat(chat)
+        if chat_pace is not None:
+            chat_pace.hold_off(chat_pace.interval)
 
     def _chat(self, chat: Chat | None) -> Pace | None:
         if chat is None:
@@ -154,6 +163,9 @@ class RedisPaces:
                 await self._run("hold", chat, hold=seconds, only_chat=True)
             except RedisError as exc:
                 self._down(exc)
+
+    async def answered(self, chat: Chat | None) -> None:
+        await self.hold_off(chat, self._chat[0] / 1000)
 
     def _up(self, delay: float) -> float:
         if self._redis_down:

@@ -169,6 +169,16 @@ async def test_background_messages_yield_to_answers_reserved_by_another_replica(
     assert await answers.reserve(7) == 1.0  # so the next answer comes after it
 
 
+async def test_a_message_counts_in_its_chat_from_its_answer_on_every_replica(redis, prefix) -> None:
+    clock = Seconds()
+    a, b = paces(redis, prefix, clock), paces(redis, prefix, clock)
+    assert await a.reserve(7) == 0.0
+    clock.now += 0.5
+    await a.answered(7)  # Telegram may have counted it as late as now
+    assert [await b.reserve(7), await b.reserve(7)] == [0.0, 0.0]  # the rest of the burst of 3
+    assert await b.reserve(7) == 1.0  # Telegram's next place: a second after the first arrived, not at once
+
+
 async def test_a_hold_off_from_telegram_is_kept_by_every_replica(redis, prefix) -> None:
     clock = Seconds()
     a, b = paces(redis, prefix, clock), paces(redis, prefix, clock)
