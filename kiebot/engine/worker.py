@@ -33,6 +33,7 @@ from kiebot.engine.leases import Heartbeat
 from kiebot.engine.outputs import measure_outputs
 from kiebot.engine.pause import CreditsPause, MemoryPause
 from kiebot.engine.ports import Kie, Notifier, RecipientGone
+from kiebot.engine.submit_order import SubmitOrder
 from kiebot.kie import errors as kie_errors
 from kiebot.kie.ratelimit import in_line
 from kiebot.kie.records import TaskRecord
@@ -86,8 +87,7 @@ class Engine:
         # Set when KIE says the account is out of credits: new submissions wait instead of failing one by one
         # (in Redis when replicas share it).
         self.pause = pause or MemoryPause()
-        # The slot (store/jobs.py `_claimable_waiting`) of each claimed waiting job: its place in KIE's line.
-        self._slots: dict[int, int] = {}
+        self.submit_order = SubmitOrder()  # claimed waiting jobs reach KIE's createTask line in the claim's order
 
     # --- the loop ------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -139,14 +139,17 @@ class Engine:
     async def _claim(self, limit: int) -> list[Job]:
         if limit <= 0:
             return []
+        slots: dict[int, int] = {}
         async with self.sessionmaker() as session:
             jobs = await job_repo.claim_due(
                 session, self.owner, self.clock(), self.lease_seconds, limit, self.settings.max_active_per_user,
-                slots=self._slots,
+                slots=slots,
             )
             await session.commit()
         for job in jobs:
             self.heartbeat.hold(job.id)
+            if job.id in slots:
+                self.submit_order.expect(job.id, slots[job.id])
         return jobs
 
     async def _advance_safely(self, job: Job) -> None:
@@ -158,7 +161,7 @@ class Engine:
             await self._save(job, next_check_at=self.clock() + schedule.backoff(job.attempts + 1, self.speedup))
         finally:
             self.heartbeat.drop(job.id)
-            self._slots.pop(job.id, None)
+            self.submit_order.leave(job.id)
             async with self.sessionmaker() as session:
                 await job_repo.release_lease(session, job.id, self.owner)
                 await session.commit()
@@ -220,7 +223,9 @@ class Engine:
         if not await self._save(job, when_state=JobState.SUBMITTING, kie_state=None):
             return None  # the lease is gone: another worker has the job
         # Claimed jobs wait for KIE's createTask limit in the claim's fair order: by slot, then age (store/jobs.py).
-        with in_line((self._slots.get(job.id, 0), job.id)):
+        await self.submit_order.turn(job.id)
+        with in_line(self.submit_order.place(job.id)):
+            self.submit_order.leave(job.id)  # the next job goes on once this one waits in KIE's line
             task_id = await self.kie.create_task(
                 model.id, form.build_input(model, values), self.settings.callback_url_for(job.id), api=model.api
             )
