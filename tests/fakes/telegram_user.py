@@ -269,7 +269,7 @@ class UserDriver:
             return next((e.message for e in self.state.events(chat_id, after=start) if check(e.message)), None)
 
         try:
-            return await self.wait_for(match, timeout)
+            return await self.state.wait_for(match, timeout, chat_id=chat_id)
         except AssertionError:
             seen = [e.message.content[:80] for e in self.state.events(chat_id, after=start)][-6:]
             raise AssertionError(f"no {what} in chat {chat_id} within {timeout}s after event {start}; "
