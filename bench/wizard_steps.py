@@ -211,7 +211,7 @@ GC = GcPauses()
 
 class Counters:
     """What the bot did during a phase: Telegram calls (the fake's log), SQL statements and transactions
-    (SQLAlchemy engine events), time spent in `Dispatcher.feed_update` per update, and GC pauses."""
+    (SQLAlchemy engine events, and the FSM table's own count), time spent in `Dispatcher.feed_update` per update, and GC pauses."""
 
     def __init__(self, tg: FakeTelegram, dispatcher: Any, engine: Any = None) -> None:
         self.tg = tg
@@ -223,6 +223,8 @@ class Counters:
             sql = self.sql
             event.listen(engine.sync_engine, "before_cursor_execute", lambda *_: sql.update(["statements"]))
             event.listen(engine.sync_engine, "begin", lambda *_: sql.update(["transactions"]))
+            # The FSM row's statements run on the driver, past SQLAlchemy's events (kiebot/store/fsm_table.py).
+            dispatcher.storage.table.observe = lambda _word: sql.update(["statements"])
         self.mark()
 
     def mark(self) -> None:

@@ -119,7 +119,7 @@ class App:
         )
         self.bot: Bot = create_bot(settings, self.telegram_paces())
         self.dispatcher: Dispatcher = create_dispatcher(
-            self.services, storage=SqlStorage(self.db.write, single=self.db.single), redis=self.redis)
+            self.services, storage=SqlStorage(self.db.write), redis=self.redis)
         instrument(self.dispatcher, self.bot, self.metrics)
         self.notifier = TelegramNotifier(self.bot, self.db, self.services.accounts, self.catalog, self.translator,
                                          settings)

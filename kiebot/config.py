@@ -152,6 +152,16 @@ class Settings(BaseSettings):
             raise ValueError("DEFAULT_LANGUAGE must be 'ru' or 'en'")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _lasting_database(cls, value: str) -> str:
+        # Balances and paid results must survive a restart; the FSM table also needs a database its own connections
+        # share with the application's (an in-memory SQLite database is one per connection).
+        if value.startswith("sqlite") and (":memory:" in value or value.rstrip("/").endswith(":")):
+            raise ValueError("an in-memory SQLite database keeps nothing across a restart: give a file, "
+                             "e.g. sqlite+aiosqlite:///data/kiebot.db")
+        return value
+
     @field_validator("webhook_url")
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:

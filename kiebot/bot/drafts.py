@@ -111,9 +111,10 @@ class OpenForm:
 class FormFilter(Filter):
     """Passes an update for the user's open form and hands the handler `form` (an `OpenForm`).
 
-    For a button, `at_confirmation` says which screen it belongs to: a press on an older screen (another token), on
-    a step while the form is at its confirmation (or the other way round), or on a form whose model is no longer
-    offered does not pass, and the fallback router answers it. A message always passes while a form is open.
+    For a button, `at_confirmation` says which screen it belongs to: a press on an older screen (another token), or
+    on a step while the form is at its confirmation (or the other way round) does not pass, and the fallback router
+    answers it. A message always passes while a form is open. Nothing passes for a form whose model is no longer
+    offered: `ModelGone` takes those (in the fallback router).
     """
 
     def __init__(self, *, at_confirmation: bool | None = None) -> None:
@@ -130,6 +131,14 @@ class FormFilter(Filter):
             return False
         model = catalog.get(draft.model_id)
         if model is None:  # hidden by the operator or disabled by KIE since the form was started
-            await forms.state.clear()
             return False
         return {"form": forms.open(draft, model)}
+
+
+class ModelGone(Filter):
+    """Passes while the user's open form is of a model no longer offered (hidden by the operator or disabled by KIE
+    since the form was started), so the user is told so instead of getting a generic answer."""
+
+    async def __call__(self, event: CallbackQuery | Message, forms: Forms, catalog: Catalog) -> bool:
+        raw = (await forms.state.get_data()).get("draft")
+        return bool(raw) and catalog.get(Draft.from_dict(raw).model_id) is None

@@ -20,8 +20,17 @@ class Translator:
     def __init__(self, default_language: str = "ru") -> None:
         self.default_language = default_language
         self._bundles = {lang: _load_bundle(lang) for lang in LANGUAGES}
+        self._plain: dict[tuple[str, str], str] = {}  # texts without parameters, formatted once (button labels…)
 
     def get(self, lang: str, key: str, **params: Any) -> str:
+        if not params and (text := self._plain.get((lang, key))) is not None:
+            return text
+        text = self._format(lang, key, params)
+        if not params:
+            self._plain[(lang, key)] = text
+        return text
+
+    def _format(self, lang: str, key: str, params: dict[str, Any]) -> str:
         bundle = self._bundles.get(lang) or self._bundles[self.default_language]
         if not bundle.has_message(key):
             bundle = self._bundles["en"]

@@ -93,7 +93,8 @@ class TelegramNotifier:
             balance = (await self.accounts.get(job.user_id)).balance
         tr = self.translator.bind(job.language)
         steps = self._next_steps(job) if job.state == JobState.DONE else ()
-        return status_screen(tr, job.language, job_status(job, ahead, balance, steps), self.catalog.get(job.model_id))
+        return status_screen(tr, job.language, job_status(job, ahead, balance, steps), self.catalog.known(job.model_id),
+                             offered=self.catalog.get(job.model_id) is not None)
 
     def _next_steps(self, job: Job) -> tuple[Step, ...]:
         result = result_of(job, self.catalog)
@@ -109,7 +110,8 @@ class TelegramNotifier:
             return
         balance = (await self.accounts.get(job.user_id)).balance if batch.ended else None
         tr = self.translator.bind(job.language)
-        screen = batch_screen(tr, job.language, batch, self.catalog.get(job.model_id), balance)
+        screen = batch_screen(tr, job.language, batch, self.catalog.known(job.model_id), balance,
+                              offered=self.catalog.get(job.model_id) is not None)
         if screen.text == shown.status_text or not await self._edit_slot(job.chat_id, final):
             return
         with in_background():

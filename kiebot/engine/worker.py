@@ -478,6 +478,8 @@ def _reason(exc: kie_errors.KieError) -> str:
         return "file"
     if isinstance(exc, kie_errors.KieGenerationFailed):
         return "generation"
+    if isinstance(exc, kie_errors.KieFeatureDisabled):  # the model is disabled for good: "try later" would mislead
+        return "unavailable"
     return "service"
 
 

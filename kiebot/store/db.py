@@ -44,7 +44,6 @@ SQLITE_BUSY_TIMEOUT_MS = 30000
 # drops the pool's connections, and the next unit of work gets fresh ones.
 PING_IDLE_SECONDS = 10.0
 READ_ONLY = "kiebot_read_only"  # execution option of reader sessions
-SINGLE_STATEMENT = "kiebot_single_statement"  # execution option of `single_statement` on SQLite
 
 
 def _is_sqlite(url: str) -> bool:
@@ -106,10 +105,7 @@ def _setup_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        options = conn.get_execution_options()
-        if options.get(SINGLE_STATEMENT):
-            return  # no BEGIN: the driver's own transaction control is off, so the statement commits by itself
-        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def dialect_insert(session: AsyncSession | AsyncConnection | AsyncEngine) -> Any:
@@ -130,15 +126,6 @@ def session_factory(engine: AsyncEngine, info: dict[str, Any] | None = None) -> 
 def reader_factory(engine: AsyncEngine, info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
     """Sessions for reads only: on SQLite they never wait for (or block) the one writer."""
     return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, info=info)
-
-
-def single_statement(engine: AsyncEngine) -> AsyncEngine:
-    """`engine` for work that is one statement (a point read, an upsert): no transaction is opened around it, so
-    it costs no BEGIN and no COMMIT (round trips on PostgreSQL, thread hops of aiosqlite on SQLite) and the
-    statement is atomic on its own. Connections of it must run one statement each; a write needs no `commit()`."""
-    if engine.dialect.name == "sqlite":
-        return engine.execution_options(**{SINGLE_STATEMENT: True})
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -186,16 +173,14 @@ def _upgrade_on_connection(connection: Connection, revision: str) -> None:
 
 @dataclass(frozen=True)
 class Database:
-    """The application's database: `write` sessions (short transactions that may write), `read` sessions, and
-    `single` (`single_statement`) for hot one-statement work."""
+    """The application's database: `write` sessions (short transactions that may write) and `read` sessions."""
 
     engine: AsyncEngine
     write: async_sessionmaker[AsyncSession]
     read: async_sessionmaker[AsyncSession]
-    single: AsyncEngine
 
     @classmethod
     def of(cls, engine: AsyncEngine, observer: ChangeObserver | None = None) -> Database:
         """`observer` (the App's metrics) hears of every change its sessions commit (`store/events.py`)."""
         info = {OBSERVER: observer} if observer is not None else None
-        return cls(engine, session_factory(engine, info), reader_factory(engine, info), single_statement(engine))
+        return cls(engine, session_factory(engine, info), reader_factory(engine, info))

@@ -20,9 +20,10 @@ from aiogram.fsm.storage.base import (
 )
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kiebot.store.db import dialect_insert, single_statement
+from kiebot.store.db import dialect_insert
+from kiebot.store.fsm_table import FsmTable
 from kiebot.store.models import FsmRecord
 
 
@@ -48,9 +49,9 @@ def _copy(data: dict[str, Any]) -> dict[str, Any]:
 class SqlStorage(BaseStorage):
     """One row per key (built by `key_builder`, default `DefaultKeyBuilder()`), holding both state and data.
 
-    No update holds the database while it talks to Telegram: a read is one statement outside any transaction
-    (`db.single_statement`), and so is the write of a row already known; a write of a row not read yet reads it
-    (locked) and writes it in one short transaction. Inside `scope()` (one update: `isolation()` opens it with the
+    No update holds the database while it talks to Telegram: a read is one statement outside any transaction, and
+    so is the write of a row already known (both on the driver itself: `fsm_table.FsmTable`); a write of a row not
+    read yet reads it (locked) and writes it in one short transaction. Inside `scope()` (one update: `isolation()` opens it with the
     user's lock) a key's row is read at most once, state and data together, and kept up to date by this storage's
     own writes: a write that changes nothing is skipped, and the others are one statement each, never read back.
     Outside a scope every call reads the row afresh.
@@ -61,12 +62,12 @@ class SqlStorage(BaseStorage):
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         key_builder: KeyBuilder | None = None,
-        single: AsyncEngine | None = None,
+        table: FsmTable | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.key_builder = key_builder or DefaultKeyBuilder()
         # One-statement work (the read of a row, the write of a row already known) needs no transaction.
-        self.single = single or single_statement(sessionmaker.kw["bind"])
+        self.table = table or FsmTable(sessionmaker.kw["bind"])
 
     @asynccontextmanager
     async def scope(self) -> AsyncIterator[None]:
@@ -98,19 +99,13 @@ class SqlStorage(BaseStorage):
         except (TypeError, ValueError) as exc:
             raise TypeError(f"FSM data must be JSON-serializable: {exc}") from exc
 
-    @staticmethod
-    async def _select(conn: AsyncSession | AsyncConnection, key: str, *, for_update: bool = False) -> _Row:
-        stmt = select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == key)
-        row = (await conn.execute(stmt.with_for_update() if for_update else stmt)).first()
-        return _Row(row.state, dict(row.data or {})) if row is not None else _Row()
-
     async def _read(self, key: StorageKey) -> _Row:
         name = self._key(key)
         rows = self._rows()
         if rows is not None and name in rows:
             return rows[name]
-        async with self.single.connect() as conn:
-            row = await self._select(conn, name)
+        found = await self.table.read(name)
+        row = _Row(*found) if found is not None else _Row()
         if rows is not None:
             rows[name] = row
         return row
@@ -125,11 +120,15 @@ class SqlStorage(BaseStorage):
             row = change(known)
             if row == known:
                 return known
-            async with self.single.connect() as conn:  # one statement, committed by itself
-                await self._save(conn, name, row)
+            if row.empty:  # one statement, committed by itself
+                await self.table.delete(name)
+            else:
+                await self.table.write(name, row.state, row.data)
         else:
             async with self.sessionmaker.begin() as session:
-                current = await self._select(session, name, for_update=True)
+                found = (await session.execute(select(FsmRecord.state, FsmRecord.data)
+                                               .where(FsmRecord.key == name).with_for_update())).first()
+                current = _Row(found.state, dict(found.data or {})) if found is not None else _Row()
                 row = change(current)
                 if row != current:
                     await self._save(session, name, row)
@@ -138,18 +137,18 @@ class SqlStorage(BaseStorage):
         return row
 
     @staticmethod
-    async def _save(conn: AsyncSession | AsyncConnection, key: str, row: _Row) -> None:
+    async def _save(session: AsyncSession, key: str, row: _Row) -> None:
         """Upsert the whole row, or delete it when it is empty: one statement."""
         if row.empty:
-            await conn.execute(delete(FsmRecord).where(FsmRecord.key == key))
+            await session.execute(delete(FsmRecord).where(FsmRecord.key == key))
             return
-        insert = dialect_insert(conn)
+        insert = dialect_insert(session)
         stmt = insert(FsmRecord).values(key=key, state=row.state, data=row.data, updated_at=func.now())
         stmt = stmt.on_conflict_do_update(
             index_elements=[FsmRecord.key],
             set_={"state": stmt.excluded.state, "data": stmt.excluded.data, "updated_at": func.now()},
         )
-        await conn.execute(stmt)
+        await session.execute(stmt)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
@@ -173,7 +172,8 @@ class SqlStorage(BaseStorage):
         return _copy(row.data)
 
     async def close(self) -> None:
-        """The sessionmaker's engine belongs to the application, which disposes of it."""
+        """Give back the table's kept connections (the engine belongs to the application, which disposes of it)."""
+        await self.table.close()
 
 
 class RowScopedIsolation(BaseEventIsolation):

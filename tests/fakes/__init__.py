@@ -10,7 +10,7 @@ from .telegram import FakeTelegram
 from .telegram_limits import ApiError
 from .telegram_server import RecordedCall
 from .telegram_state import FakeMessage, FloodLimits, MessageEvent, StoredFile
-from .telegram_user import FakeUser, make_png
+from .telegram_user import FakeGroup, FakeUser, make_png
 
-__all__ = ["ApiError", "FakeMessage", "FakeTelegram", "FakeUser", "FloodLimits", "MessageEvent", "RecordedCall",
+__all__ = ["ApiError", "FakeGroup", "FakeMessage", "FakeTelegram", "FakeUser", "FloodLimits", "MessageEvent", "RecordedCall",
            "StoredFile", "make_png"]

@@ -220,30 +220,36 @@ class TelegramState:
         self.count_429 = 0
         self._buckets: dict[tuple[str, int], _Bucket] = {}
         self._tick = asyncio.Event()
+        self._chat_ticks: dict[int, asyncio.Event] = {}
 
     # ----------------------------------------------------------------- change notification
 
-    def touch(self) -> None:
-        """Record a state change: wakes long polls and ``wait_for`` waiters."""
+    def touch(self, chat_id: int | None = None) -> None:
+        """Record a state change: wakes long polls and ``wait_for`` waiters, and with ``chat_id`` the waiters of
+        that chat's messages (so a change in one chat does not wake every user waiting in another)."""
         self._tick.set()
         self._tick = asyncio.Event()
+        if chat_id is not None and (tick := self._chat_ticks.pop(chat_id, None)) is not None:
+            tick.set()
 
-    async def changed(self, timeout: float) -> None:
-        """Return on the next state change, or after ``timeout`` seconds."""
+    async def changed(self, timeout: float, chat_id: int | None = None) -> None:
+        """Return on the next state change (of ``chat_id``'s messages, when given), or after ``timeout`` seconds."""
+        tick = self._tick if chat_id is None else self._chat_ticks.setdefault(chat_id, asyncio.Event())
         try:
-            await asyncio.wait_for(self._tick.wait(), timeout)
+            await asyncio.wait_for(tick.wait(), timeout)
         except TimeoutError:
             pass
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
-        """Wait until ``predicate()`` is truthy, re-checking on every state change."""
+    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, chat_id: int | None = None) -> T:
+        """Wait until ``predicate()`` is truthy, re-checking on every state change (on every change of
+        ``chat_id``'s messages only, when the predicate looks at nothing else)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not (result := predicate()):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise AssertionError(f"condition not met within {timeout}s")
-            await self.changed(remaining)
+            await self.changed(remaining, chat_id)
         return result
 
     # ----------------------------------------------------------------- updates for the bot
@@ -295,7 +301,7 @@ class TelegramState:
         self.cursor += 1
         event = MessageEvent(self.cursor, message.snapshot(), edited)
         self._events.setdefault(message.chat_id, []).append(event)
-        self.touch()
+        self.touch(message.chat_id)
 
     def events(self, chat_id: int, *, after: int = 0) -> list[MessageEvent]:
         """The chat's message events numbered above ``after``, oldest first."""

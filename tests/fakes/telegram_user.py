@@ -46,12 +46,23 @@ class FakeUser:
         return data
 
 
+@dataclass(frozen=True)
+class FakeGroup:
+    """A group chat users write in (Telegram's group ids are negative)."""
+
+    id: int
+    title: str = "Friends"
+
+    def as_chat(self) -> JSON:
+        return {"id": self.id, "type": "supergroup", "title": self.title}
+
+
 class HasMessageId(Protocol):
     message_id: int
 
 
 class UserDriver:
-    """Users acting in their private chats with the bot, and waits for the bot's answers."""
+    """Users acting in their private chats with the bot (or writing in a group), and waits for the bot's answers."""
 
     def __init__(self, state: TelegramState) -> None:
         self.state = state
@@ -59,13 +70,16 @@ class UserDriver:
 
     # ----------------------------------------------------------------- messages from the user
 
-    def _user_message(self, user: FakeUser, *, deliver: bool = True, **content: Any) -> JSON:
-        """A message from the user; ``deliver=False``: it exists, but the bot never gets the update."""
-        self.state.chats[user.id] = user.as_chat()
-        message_id = self.state.allocate_message_id(user.id)
-        self.state.user_messages.add((user.id, message_id))
-        self._last_action[user.id] = self.state.cursor
-        message = {"message_id": message_id, "date": int(time.time()), "chat": user.as_chat(),
+    def _user_message(self, user: FakeUser, *, deliver: bool = True, group: FakeGroup | None = None,
+                      **content: Any) -> JSON:
+        """A message from the user, in their private chat or in ``group``; ``deliver=False``: it exists, but the
+        bot never gets the update."""
+        chat = group.as_chat() if group else user.as_chat()
+        self.state.chats[chat["id"]] = chat
+        message_id = self.state.allocate_message_id(chat["id"])
+        self.state.user_messages.add((chat["id"], message_id))
+        self._last_action[chat["id"]] = self.state.cursor
+        message = {"message_id": message_id, "date": int(time.time()), "chat": chat,
                    "from": user.as_user(), **content}
         if deliver:
             self.state.queue_update("message", message)
@@ -73,16 +87,18 @@ class UserDriver:
             self.state.touch()
         return message
 
-    async def send_text(self, user: FakeUser, text: str, *, entities: list[JSON] | None = None) -> JSON:
-        """The user sends a text message; returns the Message object queued."""
-        return self._user_message(user, text=text, **({"entities": entities} if entities else {}))
+    async def send_text(self, user: FakeUser, text: str, *, entities: list[JSON] | None = None,
+                        group: FakeGroup | None = None) -> JSON:
+        """The user sends a text message (in ``group``, else privately); returns the Message object queued."""
+        return self._user_message(user, group=group, text=text, **({"entities": entities} if entities else {}))
 
-    async def send_command(self, user: FakeUser, command: str, args: str | None = None) -> JSON:
-        """The user sends ``/command [args]`` (with a bot_command entity)."""
+    async def send_command(self, user: FakeUser, command: str, args: str | None = None, *,
+                           group: FakeGroup | None = None) -> JSON:
+        """The user sends ``/command [args]`` (with a bot_command entity), in ``group`` or privately."""
         command = command if command.startswith("/") else f"/{command}"
         text = f"{command} {args}" if args else command
         entity = {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
-        return await self.send_text(user, text, entities=[entity])
+        return await self.send_text(user, text, entities=[entity], group=group)
 
     async def register_file(self, data: bytes, size: int | None = None, *, kind: str = "document",
                             file_name: str = "file.bin", mime: str = "application/octet-stream",
@@ -269,7 +285,7 @@ class UserDriver:
             return next((e.message for e in self.state.events(chat_id, after=start) if check(e.message)), None)
 
         try:
-            return await self.wait_for(match, timeout)
+            return await self.state.wait_for(match, timeout, chat_id=chat_id)
         except AssertionError:
             seen = [e.message.content[:80] for e in self.state.events(chat_id, after=start)][-6:]
             raise AssertionError(f"no {what} in chat {chat_id} within {timeout}s after event {start}; "

@@ -152,3 +152,12 @@ def test_the_command_outside_git_and_run_refuses(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "kiebot will not start: the security audit failed" in done.stderr
     assert "fail KIE_API_KEY: is 5 characters long" in done.stderr
+
+
+@pytest.mark.parametrize("url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"])
+def test_an_in_memory_sqlite_database_is_refused_at_start(url: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="keeps nothing across a restart"):
+        settings(database_url=url)
+    assert settings(database_url="sqlite+aiosqlite:///data/kiebot.db").database_url.endswith("kiebot.db")

@@ -283,7 +283,7 @@ async def test_a_disabled_feature_refunds_and_stops_offering_the_model(parts, db
     first = await new_job(db_sessionmaker, clock, key="a")
     second = await new_job(db_sessionmaker, clock, key="b")
     kie.create_errors = [kie_errors.KieFeatureDisabled(505, "feature disabled")]
-    assert (await run_until(engine, clock, db_sessionmaker, first, (JobState.FAILED,))).error_code == "service"
+    assert (await run_until(engine, clock, db_sessionmaker, first, (JobState.FAILED,))).error_code == "unavailable"
     async with db_sessionmaker() as session:
         assert await disabled_models(session) == {"google/nano-banana"}
     assert told == ["google/nano-banana"]

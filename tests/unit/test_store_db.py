@@ -17,7 +17,6 @@ from kiebot.store.db import (
     alembic_config,
     create_engine,
     migrate,
-    single_statement,
 )
 from kiebot.store.models import Base
 from tests.store_fixtures import StoreDB, sqlite_db, store_db  # noqa: F401
@@ -62,14 +61,6 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "env.py").exists() and (MIGRATIONS_DIR / "script.py.mako").exists()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").exists()
     assert "sqlite" not in ALEMBIC_INI.read_text().split("[loggers]")[0].replace("DATABASE_URL", "")
-
-
-async def test_a_single_statement_commits_by_itself(store_db: StoreDB) -> None:
-    single = single_statement(store_db.engine)
-    async with single.connect() as conn:  # no BEGIN, no commit()
-        await conn.execute(text("INSERT INTO fsm (key, state, data) VALUES ('k', 's', '{}')"))
-    async with store_db.engine.connect() as conn:
-        assert (await conn.execute(text("SELECT state FROM fsm WHERE key = 'k'"))).scalar() == "s"
 
 
 async def test_an_idle_connection_the_server_dropped_is_replaced(store_db: StoreDB, monkeypatch) -> None:

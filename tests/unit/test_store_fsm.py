@@ -56,15 +56,18 @@ async def test_survives_restart(sqlite_db: StoreDB) -> None:
     assert await restarted.get_data(KEY) == {"prompt": "a cat"}
     async with restarted.sessionmaker() as s:
         assert await s.scalar(select(FsmRecord.key)) == "fsm:1:10:20"
+    await restarted.close()
 
 
 class Statements:
-    """The SQL statements an engine runs (BEGIN/COMMIT excluded), by their first word."""
+    """The SQL statements a storage runs (BEGIN/COMMIT excluded), by their first word: through the engine, and on
+    the driver by its `FsmTable`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, storage: SqlStorage) -> None:
         self.seen: list[str] = []
         self.engine = engine.sync_engine
         event.listen(self.engine, "before_cursor_execute", self._seen)
+        storage.table.observe = lambda word: self.seen.append(word)
 
     def _seen(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         word = statement.split(None, 1)[0].upper()
@@ -83,7 +86,7 @@ async def test_one_update_reads_its_row_once_and_writes_without_reading_back(sto
     storage = SqlStorage(store_db.sessionmaker)
     await storage.set_state(KEY, Form.field)
     await storage.set_data(KEY, {"draft": {"values": {"n": 1}}})
-    sql = Statements(store_db.engine)
+    sql = Statements(store_db.engine, storage)
     try:
         async with storage.scope():  # what a wizard step does
             assert await storage.get_state(KEY) == "Form:field"
@@ -102,6 +105,7 @@ async def test_one_update_reads_its_row_once_and_writes_without_reading_back(sto
         assert sql.take() == ["SELECT", "SELECT"]  # outside a scope every call reads afresh
     finally:
         sql.close()
+        await storage.close()
 
 
 async def test_a_scope_keeps_nothing_for_the_next_update(store_db: StoreDB) -> None:
@@ -113,12 +117,14 @@ async def test_a_scope_keeps_nothing_for_the_next_update(store_db: StoreDB) -> N
         assert await storage.get_state(KEY) is None
     async with storage.scope():
         assert await storage.get_state(KEY) == "Form:field"
+    await storage.close()
+    await other_replica.close()
 
 
 async def test_the_isolation_lock_opens_a_scope(store_db: StoreDB) -> None:
     storage = SqlStorage(store_db.sessionmaker)
     isolation = storage.isolation()
-    sql = Statements(store_db.engine)
+    sql = Statements(store_db.engine, storage)
     try:
         async with isolation.lock(KEY):
             await storage.get_state(KEY)
@@ -127,3 +133,4 @@ async def test_the_isolation_lock_opens_a_scope(store_db: StoreDB) -> None:
     finally:
         sql.close()
         await isolation.close()
+        await storage.close()

@@ -21,7 +21,7 @@ KEY = StorageKey(bot_id=1, chat_id=42, user_id=42)
 
 def storage() -> SqlStorage:
     # The lock and the scope never touch the database.
-    return SqlStorage(None, single=object())  # type: ignore[arg-type]
+    return SqlStorage(None, table=object())  # type: ignore[arg-type]
 
 
 def test_without_redis_the_lock_is_this_process_s() -> None:

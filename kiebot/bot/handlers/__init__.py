@@ -20,10 +20,11 @@ from kiebot.bot.handlers import (
     variants,
     wizard,
 )
+from kiebot.bot.routing import narrow
 
 
 def build_routers() -> list[Router]:
     # payments before menu (its /start links) and before answers (a payment arrives while a form is open)
     modules = (errors, admin, payments, menu, catalog, history, jobs, next_steps, wizard, confirm, variants, answers,
                fallback)  # fallback last
-    return [module.router() for module in modules]
+    return [narrow(module.router()) for module in modules]

@@ -40,7 +40,9 @@ async def cancel(query: CallbackQuery, callback_data: JobCB, jobs: JobControl, a
     balance = (await accounts.get(user.id)).balance
     shown = screens.JobStatus(job.job_id, job.model_id, job.state.value, job.price, job.charged,
                               error_code=job.error_code, balance=balance)
-    await ui.show(query, screens.status_screen(tr, lang, shown, catalog.get(job.model_id)), edit=True)
+    screen = screens.status_screen(tr, lang, shown, catalog.known(job.model_id),
+                                   offered=catalog.get(job.model_id) is not None)
+    await ui.show(query, screen, edit=True)
 
 
 async def cancel_batch(query: CallbackQuery, callback_data: JobCB, jobs: JobControl, accounts: AccountService,
@@ -58,7 +60,8 @@ async def cancel_batch(query: CallbackQuery, callback_data: JobCB, jobs: JobCont
     if batch is None:
         return
     balance = (await accounts.get(user.id)).balance
-    screen = batch_screens.batch_screen(tr, lang, batch, catalog.get(batch.model_id), balance)
+    screen = batch_screens.batch_screen(tr, lang, batch, catalog.known(batch.model_id), balance,
+                                        offered=catalog.get(batch.model_id) is not None)
     await ui.show(query, screen, edit=True)
 
 

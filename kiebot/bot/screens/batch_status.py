@@ -41,14 +41,15 @@ def batch_text(tr: Translate, lang: str, batch: BatchView, model: ModelSpec | No
 
 
 def batch_screen(tr: Translate, lang: str, batch: BatchView, model: ModelSpec | None,
-                 balance: int | None = None) -> Screen:
+                 balance: int | None = None, *, offered: bool = True) -> Screen:
     """The text with what can still be done: ✖ Cancel while every variant waits in line, and once the batch has
-    ended 🔁 Try again for each variant that failed (its values on a new confirmation, while the model is offered)."""
+    ended 🔁 Try again for each variant that failed (its values on a new confirmation, while the model is
+    `offered`). `model`: the batch's model even when it is no longer offered, for its name."""
     text = batch_text(tr, lang, batch, model, balance)
     if batch.all_waiting:
         cancel = JobCB(action=JobAction.CANCEL_BATCH, job_id=batch.batch_id)
         return Screen.of(text, [[button(tr("btn-cancel-job"), cancel)]])
-    if not batch.ended or model is None:
+    if not batch.ended or model is None or not offered:
         return Screen.of(text)
     retry = [[button(tr("btn-try-again-variant", variant=variant_label(tr, lang, model, batch.field, v.value, n + 1)),
                      JobCB(action=JobAction.RETRY, job_id=v.job_id))]

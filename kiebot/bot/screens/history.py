@@ -21,7 +21,8 @@ def history(tr: Translate, lang: str, catalog: Catalog, page: HistoryPage) -> Sc
     lines, kb = [tr("history-title")], []
     for item in page.items:
         model = catalog.get(item.model_id)
-        name = model.name(lang) if model else item.model_id
+        known = catalog.known(item.model_id)  # a model hidden or disabled since keeps its name here
+        name = known.name(lang) if known else item.model_id
         lines.append(tr("history-line", job=item.job_id, model=html.escape(name), state=tr(f"state-{item.state}"),
                         price=item.amount, when=item.created_at or ""))
         if model is not None:  # a model no longer offered cannot be repeated

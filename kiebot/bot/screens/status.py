@@ -70,14 +70,16 @@ def status_text(tr: Translate, lang: str, job: JobStatus, model: ModelSpec | Non
     return text if job.balance is None else text + "\n" + tr("balance-after", balance=job.balance)
 
 
-def status_screen(tr: Translate, lang: str, job: JobStatus, model: ModelSpec | None) -> Screen:
+def status_screen(tr: Translate, lang: str, job: JobStatus, model: ModelSpec | None, *,
+                  offered: bool = True) -> Screen:
     """The status text with what can still be done: ✖ Cancel while the job waits in the bot's line (it has not
-    reached KIE, so nothing is spent), 🔁 Try again after a failure (while the model is offered), the next steps
-    (🎬 Animate, 🔍 Upscale…) and 📝 Lyrics (a song's) once the result was delivered."""
+    reached KIE, so nothing is spent), 🔁 Try again after a failure (while the model is `offered`), the next steps
+    (🎬 Animate, 🔍 Upscale…) and 📝 Lyrics (a song's) once the result was delivered. `model`: the job's model even
+    when it is no longer offered (hidden or disabled since), for its name."""
     text = status_text(tr, lang, job, model)
     if job.state == "waiting":
         return Screen.of(text, [[button(tr("btn-cancel-job"), JobCB(action=JobAction.CANCEL, job_id=job.job_id))]])
-    if job.state == "failed" and model is not None and job.error_code != "unavailable":
+    if job.state == "failed" and model is not None and offered and job.error_code != "unavailable":
         return Screen.of(text, [[button(tr("btn-try-again"), JobCB(action=JobAction.RETRY, job_id=job.job_id))]])
     if job.state == "done" and (job.next_steps or job.lyrics):
         lyrics = lyrics_row(tr, job.job_id) if job.lyrics else []
