@@ -3,13 +3,18 @@
 What the engine issue asks of the bot layer, printed as figures (nothing here asserts): a wizard step at ≥ 40% of
 the echo bot's rate; p99 reaction < 50 ms at 100 updates/s from 200 users; on SQLite and PostgreSQL.
 
-All in one process and one event loop; every phase is bounded in count and in time:
-1. the echo bot (`journeys.echo_bot`, its fake Telegram's `FloodLimits(enabled=False)`); an action is a text, its
+By default all in one process and one event loop (bots, fake Telegram, users); with --process each bot is a child
+process polling a fake Telegram of this process, where the users stay (kiebot: `python -m kiebot run` on the migrated
+database, settings from the environment; the echo bot: bench/echo_bot.py), so the bot has a core and a GIL of its
+own; the counters that need a hook inside the bot (SQL, `feed_update`, GC) then print "–" and CPU per action is
+given for the bot's process and this one apart. Every phase is bounded in count and in time:
+1. the echo bot (bench/echo_bot.py, its fake Telegram's `FloodLimits(enabled=False)`); an action is a text, its
    answer the bot message saying exactly that text;
-2. kiebot (`running_stack`, limits off in the fake Telegram and the bot's own pacing raised to 10⁶/s) on a temp
-   SQLite file, then on a fresh PostgreSQL database when TEST_DATABASE_URL or --pg is given. Untimed setup: every
-   user sends `/start m_google-nano-banana` and presses ▶ Start (→ step 1). An action then alternately types the
-   prompt (→ the exact "Nano Banana · step 2 of 3" screen) and presses ◀ Back (→ "step 1 of 3" again).
+2. kiebot (`running_stack`, or its process; limits off in the fake Telegram and the bot's own pacing raised to
+   10⁶/s) on a temp SQLite file, then on a fresh PostgreSQL database when TEST_DATABASE_URL or --pg is given.
+   Untimed setup: every user sends `/start m_google-nano-banana` and presses ▶ Start (→ step 1). An action then
+   alternately types the prompt (→ the exact "Nano Banana · step 2 of 3" screen) and presses ◀ Back (→ "step 1 of
+   3" again).
 For each bot, untimed warm-up (the saturation users do one round), then:
 - saturation: --users users each do 2 × --rounds actions, each as soon as the previous answer is there;
 - fixed load: --load-users users, --rate actions per second in all for --load-seconds (open loop: each action goes
@@ -18,8 +23,9 @@ For each bot, untimed warm-up (the saturation users do one round), then:
   the schedule is counted as not sent; the answers still due are then waited for).
 Reaction = the user's action → the exact answering screen, as the user side sees it.
 
-Run from the repository root:  .venv/bin/python bench/wizard_steps.py [--users 50] [--rounds 5] [--pg URL] [--json]
-(`make bench` runs it after journeys.py.) Exit status 1 when an action sent to kiebot got no answer.
+Run from the repository root:  .venv/bin/python bench/wizard_steps.py [--process] [--users 50] [--rounds 5] [--pg URL]
+[--json] (`make bench` runs it with --process after journeys.py.)
+Exit status 1 when an action sent to kiebot got no answer.
 """
 from __future__ import annotations
 
@@ -226,12 +232,20 @@ class Counters:
         self.mark()
 
     def mark(self) -> None:
-        self.calls_at = len(self.tg.calls())
+        self.calls_at, self.gc_at = len(self.tg.calls()), len(GC.pauses)
 
     def per_action(self, actions: int) -> dict[str, Any]:
         calls = collections.Counter(c.method for c in self.tg.calls()[self.calls_at:])
         return {"telegram_calls_per_action": {k: round(v / max(1, actions), 2) for k, v in sorted(calls.items())},
-                "update_handling_s": None, "gc": None, "sql_per_action": None, "bot_cpu_ms_per_action": None}
+                "update_handling_s": None, "gc": None, "sql_per_action": None, "bot_cpu_ms_per_action": None,
+                "bench_gc": None}
+
+    def gc_since_mark(self) -> dict[str, Any]:
+        """This process's GC pauses since `mark`."""
+        pauses = GC.pauses[self.gc_at:]
+        full = [seconds for generation, seconds in pauses if generation == 2]
+        return {"collections": len(pauses), "gen2": len(full), "gen2_longest_s": round(max(full, default=0), 4),
+                "total_s": round(sum(seconds for _, seconds in pauses), 4)}
 
     def log_problems(self) -> dict[str, int]:
         return {}
@@ -259,7 +273,6 @@ class InProcessCounters(Counters):
 
     def mark(self) -> None:
         super().mark()
-        self.gc_at = len(GC.pauses)
         self.sql_at = collections.Counter(self.sql or {})
         self.update_s.clear()
 
@@ -267,10 +280,7 @@ class InProcessCounters(Counters):
         each = max(1, actions)
         result = super().per_action(actions)
         result["update_handling_s"] = rounded(percentiles(self.update_s))
-        pauses = GC.pauses[self.gc_at:]
-        full = [seconds for generation, seconds in pauses if generation == 2]
-        result["gc"] = {"collections": len(pauses), "gen2": len(full), "gen2_longest_s": round(max(full, default=0), 4),
-                        "total_s": round(sum(seconds for _, seconds in pauses), 4)}
+        result["gc"] = self.gc_since_mark()
         if self.sql is not None:
             result["sql_per_action"] = {k: round((self.sql[k] - self.sql_at[k]) / each, 2)
                                         for k in ("statements", "transactions")}
@@ -297,6 +307,7 @@ class ChildCounters(Counters):
         result = super().per_action(actions)
         cpu = process_cpu_seconds(self.pid) - self.cpu_at
         result["bot_cpu_ms_per_action"] = round(1000 * cpu / actions, 2) if actions else None
+        result["bench_gc"] = self.gc_since_mark()  # the users' and the fake's side: it delays what they see
         return result
 
     def log_problems(self) -> dict[str, int]:
@@ -319,6 +330,9 @@ def process_cpu_seconds(pid: int) -> float:
 async def run_phases(actors: list[Actor], counters: Counters, args: argparse.Namespace) -> dict[str, Any]:
     """Warm-up, saturation with the first --users actors, then the fixed load with the first --load-users left."""
     results: dict[str, Any] = {}
+    if args.process:  # as kiebot's App does for itself: this process's heap (imports, fakes) out of the GC's reach,
+        gc.collect()  # so that a full collection of the harness does not stall the users (hundreds of ms)
+        gc.freeze()
     warm, _ = await saturate(actors[:args.users], 2, args.deadline)
     results["warm_up"] = {"answered": len(warm.reaction_s), "failures": dict(warm.failures)}
     counters.mark()
@@ -439,6 +453,10 @@ def verdict(value: float | None, target: float, *, at_least: bool) -> str:
     return f"missed {target / value:.1f}× short" if at_least else f"missed by {ms(value - target)} ms"
 
 
+def gc_pauses(g: dict[str, Any]) -> str:
+    return f"{g['gen2']}; {ms(g['gen2_longest_s'] or None)} / {ms(g['total_s'])}"
+
+
 def hooked(value: Any, show: Callable[[Any], str]) -> str:
     """A figure taken by a hook inside the bot's process: "–" when the bot ran in a process of its own."""
     return "–" if value is None else show(value)
@@ -479,8 +497,9 @@ def print_report(results: dict[str, Any]) -> None:
         row("  SQL statements / transactions per action", lambda c: hooked(c[name]["sql_per_action"], lambda q: (
             "{statements} / {transactions}".format(**q))), echo_too=False)
         row("  Telegram calls per action", lambda c: f"{sum(c[name]['telegram_calls_per_action'].values()):.2f}")
-        row("  GC: gen-2 runs; longest / all GC pauses, ms", lambda c: hooked(c[name]["gc"], lambda g: (
-            f"{g['gen2']}; {ms(g['gen2_longest_s'] or None)} / {ms(g['total_s'])}")))
+        row("  GC: gen-2 runs; longest / all GC pauses, ms", lambda c: hooked(c[name]["gc"], gc_pauses))
+        if process:
+            row("  GC of this process (users, fake), the same", lambda c: gc_pauses(c[name]["bench_gc"]))
 
     echo_rate = echo["saturation"]["per_s"]
     phase("saturation", f"saturation: {a['users']} users × {2 * a['rounds']} actions, each as soon as answered")
