@@ -37,12 +37,10 @@ if str(ROOT) not in sys.path:  # `tests` is imported from the repository root
     sys.path.insert(0, str(ROOT))
 
 from aiogram import Bot, Dispatcher  # noqa: E402
-from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware  # noqa: E402
-from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 from aiogram.exceptions import TelegramRetryAfter  # noqa: E402
-from aiogram.types import Message  # noqa: E402
 
+from bench.echo_bot import echo_dispatcher, make_bot  # noqa: E402
 from tests.e2e.conftest import TOKEN, running_stack  # noqa: E402
 from tests.fakes import FakeTelegram, FakeUser, FloodLimits  # noqa: E402
 
@@ -244,18 +242,12 @@ class EchoBot:
 
 @contextlib.asynccontextmanager
 async def echo_bot(flood: FloodLimits) -> AsyncIterator[EchoBot]:
-    """A bare aiogram `Dispatcher` with one handler (`message.answer(text)`) polling its own `FakeTelegram`."""
+    """The bare echo bot (`bench/echo_bot.py`) polling its own `FakeTelegram`, in this process."""
     async with FakeTelegram(token=TOKEN, flood=flood) as tg:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url))
+        bot = make_bot(TOKEN, tg.base_url)
         retry = RetryAfter()
-        session.middleware(retry)
-        bot = Bot(token=TOKEN, session=session)
-        dp = Dispatcher()
-
-        @dp.message()
-        async def echo(message: Message) -> None:
-            await message.answer(message.text or "?")
-
+        bot.session.middleware(retry)
+        dp = echo_dispatcher()
         polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=True))
         try:
             await tg.wait_for(lambda: bool(tg.calls("getUpdates")), timeout=10)

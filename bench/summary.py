@@ -3,7 +3,7 @@
 Run from the repository root:  .venv/bin/python bench/summary.py [--only journeys,wizard_steps,engine_load]
 
 Runs `bench/journeys.py`, `bench/wizard_steps.py` and `bench/engine_load.py` one after another, each with `--json`
-(their own reports go to this script's stderr), reads the JSON line each prints last, and prints one Markdown table
+(`wizard_steps.py` also with `--process`: each bot in its own process; their own reports go to this script's stderr), reads the JSON line each prints last, and prints one Markdown table
 on stdout. A script that fails or prints no JSON gets a row saying so. Options after `--` go to every script
 (e.g. `-- --deadline 120`); nothing here asserts.
 """
@@ -20,11 +20,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 Row = tuple[str, str, str, str]
 SCRIPTS = ("journeys", "wizard_steps", "engine_load")
+# Each bot measured from outside, in its own process (the in-process mode shares one core and GIL with the users).
+OWN_OPTIONS = {"wizard_steps": ["--process"]}
 
 
 def run(script: str, extra: list[str]) -> dict[str, Any] | str:
     """The script's JSON results, or why there are none."""
-    command = [sys.executable, str(ROOT / "bench" / f"{script}.py"), "--json", *extra]
+    command = [sys.executable, str(ROOT / "bench" / f"{script}.py"), "--json", *OWN_OPTIONS.get(script, []), *extra]
     print(f"== {' '.join(command[1:])}", file=sys.stderr, flush=True)
     done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=None, text=True, check=False)
     sys.stderr.write(done.stdout)  # its own report, for whoever reads the whole run
@@ -52,12 +54,13 @@ def journeys_rows(r: dict[str, Any]) -> list[Row]:
 def wizard_rows(r: dict[str, Any]) -> list[Row]:
     echo = r["echo"]
     rows: list[Row] = []
+    where = "each bot in its own process" if r.get("mode") == "process" else "bots and users in one process"
     for bot in r["kiebot"]:
         db = "SQLite" if bot["database"].startswith("sqlite") else "PostgreSQL"
         sat, fixed = bot["saturation"], bot["fixed"]
         ratio = sat["per_s"] / echo["saturation"]["per_s"] if sat["per_s"] and echo["saturation"]["per_s"] else None
         rows += [
-            (f"wizard step rate, {db} (limits off)", f"{sat['per_s']}/s ({ratio:.3f}× echo)" if ratio else "–",
+            (f"wizard step rate, {db} (limits off; {where})", f"{sat['per_s']}/s ({ratio:.3f}× echo)" if ratio else "–",
              f"echo bot {echo['saturation']['per_s']}/s", "≥ 0.40× echo"),
             (f"wizard step p99 at {r['args']['rate']:g}/s from {r['args']['load_users']} users, {db}",
              _ms(fixed["reaction_s"]["p99"]), f"echo bot {_ms(echo['fixed']['reaction_s']['p99'])}", "< 50 ms"),

@@ -3,13 +3,18 @@
 What the engine issue asks of the bot layer, printed as figures (nothing here asserts): a wizard step at ≥ 40% of
 the echo bot's rate; p99 reaction < 50 ms at 100 updates/s from 200 users; on SQLite and PostgreSQL.
 
-All in one process and one event loop; every phase is bounded in count and in time:
-1. the echo bot (`journeys.echo_bot`, its fake Telegram's `FloodLimits(enabled=False)`); an action is a text, its
+By default all in one process and one event loop (bots, fake Telegram, users); with --process each bot is a child
+process polling a fake Telegram of this process, where the users stay (kiebot: `python -m kiebot run` on the migrated
+database, settings from the environment; the echo bot: bench/echo_bot.py), so the bot has a core and a GIL of its
+own; the counters that need a hook inside the bot (SQL, `feed_update`, GC) then print "–" and CPU per action is
+given for the bot's process and this one apart. Every phase is bounded in count and in time:
+1. the echo bot (bench/echo_bot.py, its fake Telegram's `FloodLimits(enabled=False)`); an action is a text, its
    answer the bot message saying exactly that text;
-2. kiebot (`running_stack`, limits off in the fake Telegram and the bot's own pacing raised to 10⁶/s) on a temp
-   SQLite file, then on a fresh PostgreSQL database when TEST_DATABASE_URL or --pg is given. Untimed setup: every
-   user sends `/start m_google-nano-banana` and presses ▶ Start (→ step 1). An action then alternately types the
-   prompt (→ the exact "Nano Banana · step 2 of 3" screen) and presses ◀ Back (→ "step 1 of 3" again).
+2. kiebot (`running_stack`, or its process; limits off in the fake Telegram and the bot's own pacing raised to
+   10⁶/s) on a temp SQLite file, then on a fresh PostgreSQL database when TEST_DATABASE_URL or --pg is given.
+   Untimed setup: every user sends `/start m_google-nano-banana` and presses ▶ Start (→ step 1). An action then
+   alternately types the prompt (→ the exact "Nano Banana · step 2 of 3" screen) and presses ◀ Back (→ "step 1 of
+   3" again).
 For each bot, untimed warm-up (the saturation users do one round), then:
 - saturation: --users users each do 2 × --rounds actions, each as soon as the previous answer is there;
 - fixed load: --load-users users, --rate actions per second in all for --load-seconds (open loop: each action goes
@@ -18,22 +23,25 @@ For each bot, untimed warm-up (the saturation users do one round), then:
   the schedule is counted as not sent; the answers still due are then waited for).
 Reaction = the user's action → the exact answering screen, as the user side sees it.
 
-Run from the repository root:  .venv/bin/python bench/wizard_steps.py [--users 50] [--rounds 5] [--pg URL] [--json]
-(`make bench` runs it after journeys.py.) Exit status 1 when an action sent to kiebot got no answer.
+Run from the repository root:  .venv/bin/python bench/wizard_steps.py [--process] [--users 50] [--rounds 5] [--pg URL]
+[--json] (`make bench` runs it with --process after journeys.py.)
+Exit status 1 when an action sent to kiebot got no answer.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import collections
+import contextlib
 import gc
 import json
 import os
 import resource
+import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,8 +64,12 @@ from bench.journeys import (  # noqa: E402
     setup_logging,
     timed,
 )
-from tests.e2e.conftest import Stack, running_stack  # noqa: E402
+from kiebot.kie.emulator import start_emulator  # noqa: E402
+from kiebot.store import db  # noqa: E402
+from tests.e2e.conftest import ADMIN, KIE_KEY, TOKEN, Stack, make_settings, running_stack  # noqa: E402
 from tests.e2e.journey import Journey  # noqa: E402
+from tests.e2e.test_crash_journeys import BotProcess  # noqa: E402
+from tests.e2e.test_process import clean_env  # noqa: E402
 from tests.fakes import FakeMessage, FakeTelegram, FakeUser, FloodLimits  # noqa: E402
 
 MODEL_SLUG = "google-nano-banana"
@@ -65,6 +77,8 @@ STEP_TIMEOUT = 60.0  # one action → its answer (long: at the fixed load an ove
 UNLIMITED = {"telegram_global_rate": 1e6, "telegram_chat_rate": 1e6, "telegram_chat_burst": 10**6}
 TARGET_RATIO = 0.40  # wizard steps/s ÷ echo updates/s, at saturation
 TARGET_P99_S = 0.050  # reaction p99 at the fixed load
+KIEBOT = ("-m", "kiebot", "run")  # --process: the bots' command lines (after the Python interpreter)
+ECHO_BOT = (str(ROOT / "bench" / "echo_bot.py"),)
 
 
 # --------------------------------------------------------------------------- users
@@ -210,11 +224,38 @@ GC = GcPauses()
 
 
 class Counters:
-    """What the bot did during a phase: Telegram calls (the fake's log), SQL statements and transactions
-    (SQLAlchemy engine events, and the FSM table's own count), time spent in `Dispatcher.feed_update` per update, and GC pauses."""
+    """What the bot did during a phase as the fake Telegram saw it (calls per action); the subclasses add what they
+    can see of the bot. A figure nothing here could see is None (printed "–")."""
 
-    def __init__(self, tg: FakeTelegram, dispatcher: Any, engine: Any = None) -> None:
+    def __init__(self, tg: FakeTelegram) -> None:
         self.tg = tg
+        self.mark()
+
+    def mark(self) -> None:
+        self.calls_at, self.gc_at = len(self.tg.calls()), len(GC.pauses)
+
+    def per_action(self, actions: int) -> dict[str, Any]:
+        calls = collections.Counter(c.method for c in self.tg.calls()[self.calls_at:])
+        return {"telegram_calls_per_action": {k: round(v / max(1, actions), 2) for k, v in sorted(calls.items())},
+                "update_handling_s": None, "gc": None, "sql_per_action": None, "bot_cpu_ms_per_action": None,
+                "bench_gc": None}
+
+    def gc_since_mark(self) -> dict[str, Any]:
+        """This process's GC pauses since `mark`."""
+        pauses = GC.pauses[self.gc_at:]
+        full = [seconds for generation, seconds in pauses if generation == 2]
+        return {"collections": len(pauses), "gen2": len(full), "gen2_longest_s": round(max(full, default=0), 4),
+                "total_s": round(sum(seconds for _, seconds in pauses), 4)}
+
+    def log_problems(self) -> dict[str, int]:
+        return {}
+
+
+class InProcessCounters(Counters):
+    """The bot runs in this process: SQL statements and transactions (SQLAlchemy engine events, and the FSM
+    table's own count), time spent in `Dispatcher.feed_update` per update, GC pauses, and the warnings it logged."""
+
+    def __init__(self, tg: FakeTelegram, dispatcher: Any, engine: Any = None, tally: LogTally | None = None) -> None:
         self.update_s: list[float] = []
         timed(dispatcher, "feed_update", self.update_s)
         self.sql: collections.Counter[str] | None = None
@@ -225,32 +266,73 @@ class Counters:
             event.listen(engine.sync_engine, "begin", lambda *_: sql.update(["transactions"]))
             # The FSM row's statements run on the driver, past SQLAlchemy's events (kiebot/store/fsm_table.py).
             dispatcher.storage.table.observe = lambda _word: sql.update(["statements"])
-        self.mark()
+        self.tally = tally
+        if tally is not None:
+            tally.reset()
+        super().__init__(tg)
 
     def mark(self) -> None:
-        self.calls_at, self.gc_at = len(self.tg.calls()), len(GC.pauses)
+        super().mark()
         self.sql_at = collections.Counter(self.sql or {})
         self.update_s.clear()
 
     def per_action(self, actions: int) -> dict[str, Any]:
         each = max(1, actions)
-        calls = collections.Counter(c.method for c in self.tg.calls()[self.calls_at:])
-        result: dict[str, Any] = {
-            "telegram_calls_per_action": {k: round(v / each, 2) for k, v in sorted(calls.items())},
-            "update_handling_s": rounded(percentiles(self.update_s))}
-        pauses = GC.pauses[self.gc_at:]
-        full = [seconds for generation, seconds in pauses if generation == 2]
-        result["gc"] = {"collections": len(pauses), "gen2": len(full), "gen2_longest_s": round(max(full, default=0), 4),
-                        "total_s": round(sum(seconds for _, seconds in pauses), 4)}
+        result = super().per_action(actions)
+        result["update_handling_s"] = rounded(percentiles(self.update_s))
+        result["gc"] = self.gc_since_mark()
         if self.sql is not None:
             result["sql_per_action"] = {k: round((self.sql[k] - self.sql_at[k]) / each, 2)
                                         for k in ("statements", "transactions")}
         return result
 
+    def log_problems(self) -> dict[str, int]:
+        return dict(self.tally.problems.most_common(8)) if self.tally else {}
+
+
+class ChildCounters(Counters):
+    """The bot runs in a child process: its CPU time (/proc/<pid>/stat, every thread) and what it wrote to its log
+    (kiebot: JSON lines at WARNING and up; anything else, e.g. a traceback of the echo bot, as it came)."""
+
+    def __init__(self, tg: FakeTelegram, bot: BotProcess) -> None:
+        assert bot.process is not None
+        self.bot, self.pid = bot, bot.process.pid
+        super().__init__(tg)
+
+    def mark(self) -> None:
+        super().mark()
+        self.cpu_at = process_cpu_seconds(self.pid)
+
+    def per_action(self, actions: int) -> dict[str, Any]:
+        result = super().per_action(actions)
+        cpu = process_cpu_seconds(self.pid) - self.cpu_at
+        result["bot_cpu_ms_per_action"] = round(1000 * cpu / actions, 2) if actions else None
+        result["bench_gc"] = self.gc_since_mark()  # the users' and the fake's side: it delays what they see
+        return result
+
+    def log_problems(self) -> dict[str, int]:
+        problems: collections.Counter[str] = collections.Counter()
+        for line in filter(None, self.bot.log().splitlines()):
+            try:
+                record = json.loads(line)
+                problems[f"{record['level']} {record['logger']}: {str(record['msg'])[:120]}"] += 1
+            except (ValueError, KeyError, TypeError):
+                problems[f"stderr: {line[:120]}"] += 1
+        return dict(problems.most_common(8))
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far, all its threads (fields 14 and 15 of /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # fields from the 3rd on
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 async def run_phases(actors: list[Actor], counters: Counters, args: argparse.Namespace) -> dict[str, Any]:
     """Warm-up, saturation with the first --users actors, then the fixed load with the first --load-users left."""
     results: dict[str, Any] = {}
+    if args.process:  # as kiebot's App does for itself: this process's heap (imports, fakes) out of the GC's reach,
+        gc.collect()  # so that a full collection of the harness does not stall the users (hundreds of ms)
+        gc.freeze()
     warm, _ = await saturate(actors[:args.users], 2, args.deadline)
     results["warm_up"] = {"answered": len(warm.reaction_s), "failures": dict(warm.failures)}
     counters.mark()
@@ -266,25 +348,79 @@ async def run_phases(actors: list[Actor], counters: Counters, args: argparse.Nam
 
 
 async def run_echo(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="kiebot-bench-") as tmp_name:
+        async with (echo_process(Path(tmp_name)) if args.process else echo_here()) as (tg, counters):
+            users = make_users(max(args.users, args.load_users), 7_000_000)
+            results = await run_phases([EchoUser(tg, u) for u in users], counters, args)
+            return {**results, "log_problems": counters.log_problems()}
+
+
+@contextlib.asynccontextmanager
+async def echo_here() -> AsyncIterator[tuple[FakeTelegram, Counters]]:
     async with echo_bot(FloodLimits(enabled=False)) as echo:
-        counters = Counters(echo.tg, echo.dispatcher)
-        users = make_users(max(args.users, args.load_users), 7_000_000)
-        return await run_phases([EchoUser(echo.tg, u) for u in users], counters, args)
+        yield echo.tg, InProcessCounters(echo.tg, echo.dispatcher)
+
+
+@contextlib.asynccontextmanager
+async def echo_process(tmp: Path) -> AsyncIterator[tuple[FakeTelegram, Counters]]:
+    async with FakeTelegram(token=TOKEN, flood=FloodLimits(enabled=False)) as tg:
+        async with child_bot(tmp, tg, ECHO_BOT) as bot:
+            yield tg, ChildCounters(tg, bot)
 
 
 async def run_kiebot(args: argparse.Namespace, url: str | None, tally: LogTally) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="kiebot-bench-") as tmp_name:
         tmp = Path(tmp_name)
         async with database(url, tmp) as db_url:
-            async with running_stack(tmp, flood=FloodLimits(enabled=False), database_url=db_url, log_level="WARNING",
-                                     status_edit_interval=3.0, worker_interval=1.0, **UNLIMITED) as stack:
-                assert stack.app is not None
-                counters = Counters(stack.tg, stack.app.dispatcher, stack.app.engine_db)
-                tally.reset()
+            where = kiebot_process(tmp, db_url) if args.process else kiebot_here(tmp, db_url, tally)
+            async with where as (stack, counters):
                 results = await open_forms(stack, args)
                 results.update(await run_phases(results.pop("actors"), counters, args))
-                results["log_problems"] = dict(tally.problems.most_common(8))
+                results["log_problems"] = counters.log_problems()
     return {"database": db_url.split("://")[0], **results}
+
+
+@contextlib.asynccontextmanager
+async def kiebot_here(tmp: Path, db_url: str, tally: LogTally) -> AsyncIterator[tuple[Stack, Counters]]:
+    async with running_stack(tmp, flood=FloodLimits(enabled=False), database_url=db_url, log_level="WARNING",
+                             status_edit_interval=3.0, worker_interval=1.0, **UNLIMITED) as stack:
+        assert stack.app is not None
+        yield stack, InProcessCounters(stack.tg, stack.app.dispatcher, stack.app.engine_db, tally)
+
+
+@contextlib.asynccontextmanager
+async def kiebot_process(tmp: Path, db_url: str) -> AsyncIterator[tuple[Stack, Counters]]:
+    """`python -m kiebot run` on the migrated database, its settings from the environment as in
+    tests/e2e/test_crash_journeys.py: the same settings as `kiebot_here`. The KIE emulator runs here (the bot checks
+    KIE's credits; the wizard steps never call KIE)."""
+    await db.migrate(db_url)
+    async with FakeTelegram(token=TOKEN, flood=FloodLimits(enabled=False)) as tg:
+        kie = await start_emulator(api_key=KIE_KEY)
+        try:
+            env = dict(KIE_API_KEY=KIE_KEY, KIE_API_BASE=kie.url, KIE_UPLOAD_BASE=kie.url, DATABASE_URL=db_url,
+                       ADMIN_IDS=str(ADMIN.id), WEB_PORT="0", LOG_LEVEL="WARNING", LOG_FORMAT="json",
+                       STATUS_EDIT_INTERVAL="3.0", WORKER_INTERVAL="1.0",
+                       **{name.upper(): str(value) for name, value in UNLIMITED.items()})
+            async with child_bot(tmp, tg, KIEBOT, **env) as bot:
+                yield Stack(tg, kie, make_settings(tmp, tg, kie, database_url=db_url)), ChildCounters(tg, bot)
+        finally:
+            await kie.close()
+
+
+@contextlib.asynccontextmanager
+async def child_bot(tmp: Path, tg: FakeTelegram, command: tuple[str, ...], **env: str) -> AsyncIterator[BotProcess]:
+    """A bot polling `tg` from a child process (start-up waited for up to 90 s); however the block ends, it is
+    stopped: SIGTERM, then SIGKILL after 20 s. Its log is shown when the block fails."""
+    bot = BotProcess(tmp, tg, clean_env(BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=tg.base_url, PYTHONUNBUFFERED="1", **env),
+                     command)
+    try:
+        await bot.start()
+        yield bot
+    except BaseException:
+        print(f"{' '.join(command)} log (its end):\n{bot.log()[-4000:]}", file=sys.stderr)
+        raise
+    finally:
+        await bot.stop()
 
 
 async def open_forms(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
@@ -317,13 +453,24 @@ def verdict(value: float | None, target: float, *, at_least: bool) -> str:
     return f"missed {target / value:.1f}× short" if at_least else f"missed by {ms(value - target)} ms"
 
 
+def gc_pauses(g: dict[str, Any]) -> str:
+    return f"{g['gen2']}; {ms(g['gen2_longest_s'] or None)} / {ms(g['total_s'])}"
+
+
+def hooked(value: Any, show: Callable[[Any], str]) -> str:
+    """A figure taken by a hook inside the bot's process: "–" when the bot ran in a process of its own."""
+    return "–" if value is None else show(value)
+
+
 def print_report(results: dict[str, Any]) -> None:
     echo, bots = results["echo"], results["kiebot"]
+    process = results["mode"] == "process"
     columns = [("echo bot", echo)] + [(f"kiebot {b['database'].split('+')[0]}", b) for b in bots]
     w, cw = 46, 20
     a = results["args"]
     print()
-    print(f"wizard steps bench — {results['date']}  cpus={results['cpus']} python={results['python']}  limits off")
+    print(f"wizard steps bench — {results['date']}  cpus={results['cpus']} python={results['python']}  limits off  "
+          + ("each bot in its own process (--process)" if process else "bots, fakes and users in one process"))
     print(f"command: {results['command']}")
     print(f"machine load (1-min load average, other processes included): {results['loadavg'][0]:.2f} at the start, "
           f"{results['loadavg'][1]:.2f} at the end")
@@ -340,15 +487,19 @@ def print_report(results: dict[str, Any]) -> None:
         row("  per second", lambda c: fmt(c[name]["per_s"]))
         for q in ("p50", "p95", "p99", "max"):
             row(f"  reaction {q}, ms", lambda c, q=q: ms(c[name]["reaction_s"][q]))
-        row("  CPU per action (whole process), ms", lambda c: fmt(c[name]["cpu_ms_per_action"]))
-        row("  inside the bot: one update p50 / p99, ms", lambda c: (
-            f"{ms(c[name]['update_handling_s']['p50'])} / {ms(c[name]['update_handling_s']['p99'])}"))
-        row("  SQL statements / transactions per action", lambda c: "{statements} / {transactions}".format(
-            **c[name]["sql_per_action"]), echo_too=False)
+        if process:
+            row("  CPU per action: the bot's process, ms", lambda c: fmt(c[name]["bot_cpu_ms_per_action"]))
+            row("  CPU per action: this process (users, fake), ms", lambda c: fmt(c[name]["cpu_ms_per_action"]))
+        else:
+            row("  CPU per action (whole process), ms", lambda c: fmt(c[name]["cpu_ms_per_action"]))
+        row("  inside the bot: one update p50 / p99, ms", lambda c: hooked(c[name]["update_handling_s"], lambda u: (
+            f"{ms(u['p50'])} / {ms(u['p99'])}")))
+        row("  SQL statements / transactions per action", lambda c: hooked(c[name]["sql_per_action"], lambda q: (
+            "{statements} / {transactions}".format(**q))), echo_too=False)
         row("  Telegram calls per action", lambda c: f"{sum(c[name]['telegram_calls_per_action'].values()):.2f}")
-        row("  GC: gen-2 runs; longest / all GC pauses, ms", lambda c: "{gen2}; {longest} / {total}".format(
-            gen2=c[name]["gc"]["gen2"], longest=ms(c[name]["gc"]["gen2_longest_s"] or None),
-            total=ms(c[name]["gc"]["total_s"])))
+        row("  GC: gen-2 runs; longest / all GC pauses, ms", lambda c: hooked(c[name]["gc"], gc_pauses))
+        if process:
+            row("  GC of this process (users, fake), the same", lambda c: gc_pauses(c[name]["bench_gc"]))
 
     echo_rate = echo["saturation"]["per_s"]
     phase("saturation", f"saturation: {a['users']} users × {2 * a['rounds']} actions, each as soon as answered")
@@ -387,8 +538,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "created there and dropped afterwards")
     parser.add_argument("--deadline", type=float, default=90.0,
                         help="seconds a setup or saturation phase may run (the fixed load: its length + this)")
+    parser.add_argument("--process", action="store_true",
+                        help="run each bot as a child process (kiebot: `python -m kiebot run`), the users and the fake "
+                             "Telegram staying in this one")
     parser.add_argument("--json", action="store_true", help="also print the results as one JSON object")
-    parser.add_argument("--log-file", default=None, help="write the bot's warnings and errors (with tracebacks) here")
+    parser.add_argument("--log-file", default=None,
+                        help="write the bot's warnings and errors (with tracebacks) here (not with --process: the "
+                             "child's log is counted instead)")
     args = parser.parse_args(argv)
     if not (1 <= args.users <= 1000 and 1 <= args.rounds <= 500 and 1 <= args.load_users <= 1000
             and 0 < args.rate <= 2000 and 0 < args.load_seconds <= 300 and 0 < args.deadline <= 600):
@@ -403,7 +559,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "python": sys.version.split()[0],
         "cpus": os.cpu_count(), "command": " ".join([".venv/bin/python", "bench/wizard_steps.py", *sys.argv[1:]]),
         "args": {k: v for k, v in vars(args).items() if k != "pg"}, "kiebot": [], "loadavg": [os.getloadavg()[0]],
+        "mode": "process" if args.process else "in-process",
     }
+    # SIGTERM as Ctrl-C: the phase is cancelled and every `finally` runs (child bots stopped, databases dropped).
+    this = asyncio.current_task()
+    assert this is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
     print(f"echo bot: {args.users} users × {2 * args.rounds} actions, then {args.load_users} users at "
           f"{args.rate:g}/s…", file=sys.stderr)
     results["echo"] = await run_echo(args)
@@ -416,7 +577,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 def cli(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = asyncio.run(main(args))
+    try:
+        results = asyncio.run(main(args))
+    except asyncio.CancelledError:
+        print("stopped by SIGTERM", file=sys.stderr)
+        return 128 + signal.SIGTERM
     print_report(results)
     if args.json:
         print(json.dumps(results, ensure_ascii=False, default=str))

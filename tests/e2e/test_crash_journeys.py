@@ -43,10 +43,12 @@ def free_port() -> int:
 
 
 class BotProcess:
-    """`kiebot run` as a child process: started, killed with SIGKILL, started again on the same database."""
+    """`kiebot run` as a child process: started, killed with SIGKILL, started again on the same database.
+    (`command`: another bot polling `tg`, as the benches start one; bench/wizard_steps.py.)"""
 
-    def __init__(self, tmp_path: Path, tg: FakeTelegram, env: dict[str, str]) -> None:
-        self.tmp_path, self.tg, self.env = tmp_path, tg, env
+    def __init__(self, tmp_path: Path, tg: FakeTelegram, env: dict[str, str],
+                 command: tuple[str, ...] = ("-m", "kiebot", "run")) -> None:
+        self.tmp_path, self.tg, self.env, self.command = tmp_path, tg, env, command
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
 
@@ -55,7 +57,7 @@ class BotProcess:
         self.starts += 1
         with open(self.tmp_path / f"bot-{self.starts}.log", "wb") as log:  # a file, not a pipe nobody reads
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "kiebot", "run", cwd=self.tmp_path, env=self.env, stdout=log, stderr=log)
+                sys.executable, *self.command, cwd=self.tmp_path, env=self.env, stdout=log, stderr=log)
         # Importing aiogram alone takes 5-30 s on a busy 2-core machine.
         await self.tg.wait_for(lambda: len(self.tg.calls("getUpdates")) > polled, timeout=90)
 
