@@ -35,6 +35,7 @@ from kiebot.engine.pause import CreditsPause, MemoryPause
 from kiebot.engine.ports import Kie, Notifier, RecipientGone
 from kiebot.engine.submit_order import SubmitOrder
 from kiebot.kie import errors as kie_errors
+from kiebot.kie.client import before_send
 from kiebot.kie.ratelimit import in_line
 from kiebot.kie.records import TaskRecord
 from kiebot.logs import Masker, bind, bound, secrets_of
@@ -200,6 +201,8 @@ class Engine:
         try:
             try:
                 submitted = await self._submit(job, model)
+                # The task id is stored at once: a callback may come before the first status has gone out.
+                stored = await self._store_task(job, model, *submitted) if submitted is not None else None
             finally:
                 await showing
         except RecipientGone:  # an input file Telegram no longer has
@@ -209,8 +212,10 @@ class Engine:
         except kie_errors.KieError as exc:
             await self._submit_failed(job, exc, may_resend=kie_errors.create_may_be_resent(exc))
         else:
-            if submitted is not None:
-                await self._attach(job, model, *submitted)
+            if stored == "attached":
+                await self._show(job)
+            elif stored == "orphan" and submitted is not None:  # failed by a takeover while createTask was under way
+                await self.alerts.orphan_task(submitted[0], job.id, job.user_id, job.model_id)
 
     async def _submit(self, job: Job, model: ModelSpec) -> tuple[str, dict[str, Any], list[Any]] | None:
         """createTask, in the job's place in line: (task id, values, files), or None when the lease is gone."""
@@ -220,22 +225,28 @@ class Engine:
             )
         except kie_errors.KieError as exc:
             raise _UploadFailed(exc) from exc
-        if not await self._save(job, when_state=JobState.SUBMITTING, kie_state=None):
-            return None  # the lease is gone: another worker has the job
+        async def mark_sending() -> None:  # from here on a crash may leave a task at KIE: no second createTask
+            if not await self._save(job, when_state=JobState.SUBMITTING, kie_state=None):
+                raise _LeaseLost  # another worker has the job: this call is not sent
+
         # Claimed jobs wait for KIE's createTask limit in the claim's fair order: by slot, then age (store/jobs.py).
         await self.submit_order.turn(job.id)
-        with in_line(self.submit_order.place(job.id)):
-            self.submit_order.leave(job.id)  # the next job goes on once this one waits in KIE's line
-            task_id = await self.kie.create_task(
-                model.id, form.build_input(model, values), self.settings.callback_url_for(job.id), api=model.api
-            )
+        try:
+            with in_line(self.submit_order.place(job.id)), before_send(mark_sending):
+                self.submit_order.leave(job.id)  # the next job goes on once this one waits in KIE's line
+                task_id = await self.kie.create_task(
+                    model.id, form.build_input(model, values), self.settings.callback_url_for(job.id), api=model.api
+                )
+        except _LeaseLost:
+            return None
         bind(task=task_id)
         log.info("job %s: KIE created task %s for %s", job.id, task_id, model.id)  # before anything else can fail
         return task_id, values, files
 
-    async def _attach(self, job: Job, model: ModelSpec, task_id: str, values: dict[str, Any],
-                      files: list[Any]) -> None:
-        """Store the task id under the job's state guard; a job that moved on leaves an orphan task."""
+    async def _store_task(self, job: Job, model: ModelSpec, task_id: str, values: dict[str, Any],
+                          files: list[Any]) -> str | None:
+        """Store the task id under the job's state guard: "attached", or "orphan" when the job moved on meanwhile
+        (the task is then KIE's alone, and reported), or None (noted before)."""
         async with self.sessionmaker() as session:
             attached = await job_repo.attach_task(
                 session, job.id, task_id, values=values, files=files, kie_state="waiting", progress=0,
@@ -247,9 +258,8 @@ class Engine:
         assert fresh is not None
         _copy(fresh, job)
         if attached:
-            await self._show(job)
-        elif noted or fresh.kie_task_id != task_id:  # failed by a takeover while createTask was under way
-            await self.alerts.orphan_task(task_id, job.id, job.user_id, job.model_id)
+            return "attached"
+        return "orphan" if noted or fresh.kie_task_id != task_id else None
 
     async def _submit_failed(self, job: Job, exc: kie_errors.KieError, *, may_resend: bool) -> None:
         log.warning("job %s: submission failed: %s", job.id, exc)
@@ -446,6 +456,10 @@ def _unless_hinted(job: Job, at: datetime) -> ColumnElement[datetime]:
     longer the one claimed): then it stays due, and the hint is not lost."""
     return case((Job.next_check_at == job.next_check_at, literal(at, Job.next_check_at.type)),
                 else_=Job.next_check_at)
+
+
+class _LeaseLost(Exception):
+    """The job's lease was lost while its createTask waited in line: the call is not sent."""
 
 
 class _UploadFailed(Exception):

@@ -10,7 +10,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from types import TracebackType
 from typing import Any, Protocol
@@ -37,6 +39,29 @@ log = logging.getLogger("kiebot.kie")
 
 USER_AGENT = "kiebot/0.1"
 CREATE, POLL, OTHER = "createTask", "recordInfo", "other"
+
+# Awaited once the rate limiter lets a createTask go, right before it is sent: the engine marks its job there (a
+# crash after that may leave a task KIE made; one before it may simply send again). A context variable, so the family
+# adapters between the engine and `_call` need not carry it.
+_before_send: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("kie_before_send", default=None)
+
+
+@contextmanager
+def before_send(hook: Callable[[], Awaitable[None]]) -> Iterator[None]:
+    """Run `hook` before each createTask of this context goes out (after its wait in line); an exception it raises
+    stops the call unsent."""
+    token = _before_send.set(hook)
+    try:
+        yield
+    finally:
+        _before_send.reset(token)
+
+
+async def announce_send() -> None:
+    """Run the hook of `before_send`, if any (the client does; fakes of the client call it too)."""
+    hook = _before_send.get()
+    if hook is not None:
+        await hook()
 _MAX_DELAY = 30.0
 # Sent as callBackUrl to families that require one when the deployment has no PUBLIC_URL (polling finds the result).
 PLACEHOLDER_CALLBACK_URL = "https://example.com/kie/callback"
@@ -175,6 +200,8 @@ class KieClient:
         while True:
             try:
                 async with self._limiter.slot(op):  # held until the answer: see kie/ratelimit.py
+                    if op == CREATE:
+                        await announce_send()
                     return await self._send(method, url, op, json_body=json_body, params=params, form=form)
             except KieError as exc:
                 if attempt >= self._max_retries or not self._may_retry(exc, op):

@@ -182,7 +182,7 @@ async def test_a_model_kie_disabled_is_refunded_and_no_longer_offered(quick: Sta
     await stack.kie_control("fail", {"code": 505, "endpoint": "createTask"})
     await j.confirm(8)
     failed = await j.failure()
-    assert "back on your balance" in failed.text and "unavailable" in failed.text
+    assert "back on your balance" in failed.text and j.texts("fail-unavailable") in failed.text
     assert await balance_of(stack, alice) == (100, 0)
     alert = await Journey(stack, ADMIN).reply("⚠️")
     assert "больше не предлагается" in alert.text

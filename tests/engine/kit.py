@@ -14,6 +14,7 @@ from kiebot.bot.i18n import Translator
 from kiebot.catalog import Catalog
 from kiebot.config import Settings
 from kiebot.engine import Engine, RecipientGone
+from kiebot.kie.client import announce_send
 from kiebot.kie.records import TaskRecord
 from kiebot.store import jobs as job_repo
 from kiebot.store import wallet
@@ -68,6 +69,7 @@ class ScriptedKie:
         self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
+        await announce_send()  # as the real client does once its rate limiter lets the call go
         if self.create_errors:
             raise self.create_errors.pop(0)
         self.created.append((model, input, callback_url))

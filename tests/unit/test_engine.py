@@ -14,6 +14,7 @@ from kiebot.config import Settings
 from kiebot.engine import Engine, RecipientGone
 from kiebot.engine import worker as worker_module
 from kiebot.kie import errors as kie_errors
+from kiebot.kie.client import announce_send
 from kiebot.kie.records import TaskRecord
 from kiebot.store import jobs as job_repo
 from kiebot.store import wallet
@@ -35,6 +36,7 @@ class ScriptedKie:
 
     async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None,
                           api: Any = None) -> str:
+        await announce_send()  # as the real client does once its rate limiter lets the call go
         if self.create_errors:
             raise self.create_errors.pop(0)
         self.created.append((model, input))
