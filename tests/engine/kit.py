@@ -65,11 +65,11 @@ class ScriptedKie:
 
     async def create_task(self, model: str, input: dict[str, Any], callback_url: str | None = None,
                           api: Any = None) -> str:
+        await announce_send()  # as the real client does once its rate limiter lets the call go
         self.create_calls += 1
-        self.entered.set()
+        self.entered.set()  # the call is on its way to KIE (held there while `gate` is closed)
         if self.gate is not None:
             await self.gate.wait()
-        await announce_send()  # as the real client does once its rate limiter lets the call go
         if self.create_errors:
             raise self.create_errors.pop(0)
         self.created.append((model, input, callback_url))
@@ -108,6 +108,7 @@ class ManualTime:
     async def sleep(self, seconds: float) -> None:
         await self.go.wait()
         self.now += seconds
+        await asyncio.sleep(0)  # a real sleep lets others run: a waiter must not spin while the call ahead works
 
 
 class RecordingNotifier:
