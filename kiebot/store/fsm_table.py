@@ -48,7 +48,14 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
         import asyncpg
     except ImportError:  # pragma: no cover - asyncpg is a dependency
         return tuple(errors)
-    return (*errors, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+    # InternalClientError: the protocol was caught mid-way (a server ending the connection while a statement starts).
+    return (*errors, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
+
+
+def _closed(driver: Any) -> bool:
+    """asyncpg knows when its connection is gone (aiosqlite's never goes while the process lives)."""
+    is_closed = getattr(driver, "is_closed", None)
+    return bool(is_closed()) if callable(is_closed) else False
 
 
 class FsmTable:
@@ -99,13 +106,16 @@ class FsmTable:
             conn, driver = await self._take()
             try:
                 result = await self._execute(driver, sql, params, fetch)
-            except self._errors:
+            except Exception as exc:
+                if not (isinstance(exc, self._errors) or _closed(driver)):
+                    await self._give_back(conn, driver)  # the statement failed, the connection is fine
+                    raise
                 await self._drop(conn)
                 if attempt == 2:
                     raise
                 continue
-            except BaseException:
-                await self._give_back(conn, driver)
+            except BaseException:  # cancelled half-way: the connection's state is unknown
+                await self._drop(conn)
                 raise
             await self._give_back(conn, driver)
             return result
