@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 Chat = Any  # a chat id (int or @username); None: a method without a chat
 
+from kiebot.redis_clock import lua_now
+
 
 class Paces(Protocol):
     async def reserve(self, chat: Chat | None) -> float:
@@ -104,12 +106,7 @@ class MemoryPaces:
 # Both paces in one step, on Redis's clock. KEYS: the global pace's TAT, then the chat's (optional).
 # ARGV: mode (reserve | free | hold), now in ms or "", hold ms, then interval and tolerance (ms) per key.
 # TATs are ms since the epoch; a key expires once its TAT has passed (a missing TAT means "free now").
-_GCRA = """
-local now = tonumber(ARGV[2])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-end
+_GCRA = lua_now(2) + """
 local mode, hold = ARGV[1], tonumber(ARGV[3])
 local tats, delay = {}, 0
 for i, key in ipairs(KEYS) do

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 Place = tuple[int, ...]
 _place: ContextVar[Place] = ContextVar("kie_place_in_line", default=())
 
+from kiebot.redis_clock import lua_now
+
 
 @contextmanager
 def in_line(place: Place) -> Iterator[None]:
@@ -163,12 +165,7 @@ class SlidingWindowLimiter:
 # answer times (ms); a call under way is stored at now + `hold` (longer than any call lasts, so it stays counted,
 # and a replica that died mid-call frees its place eventually). KEYS[1]: the window;
 # ARGV: calls, period (ms), the call's unique member, now (ms) or "", hold (ms).
-_TAKE = """
-local now = tonumber(ARGV[4])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-end
+_TAKE = lua_now(4) + """
 local calls, period, hold = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[5])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - period)
 if redis.call('ZCARD', KEYS[1]) < calls then
@@ -184,12 +181,7 @@ return math.ceil(period)
 """
 # The call's answer came back: it counts from now. ARGV: the member, now (ms) or "". The key's expiry (hold + period
 # after the last admission) is still at least `period` away, since no call lasts longer than `hold`.
-_END = """
-local now = tonumber(ARGV[2])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-end
+_END = lua_now(2) + """
 redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
 return 0
 """
