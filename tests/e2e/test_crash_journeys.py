@@ -3,10 +3,11 @@
 The bot runs as a real `kiebot run` process (settings from the environment, product defaults for the lease —
 JOB_LEASE_SECONDS 25 s — and the worker interval) against the fake Telegram and the KIE emulator of this test.
 Each moment is made exact, not left to timing: the fake Telegram or the emulator holds one request, the test kills
-the bot while it is held, and the held request is then dropped (Telegram) or answered to nobody (KIE).
+the bot while it is held, and the held request is then dropped (Telegram) or answered to nobody (KIE). Before
+createTask, the job waits in the bot's own line for KIE's createTask limit (one per 10 s, taken by another user).
 
 After the restart the user gets the result within 30 s (the waits' timeouts: the issue's target, not a
-measurement), KIE saw exactly one createTask, and the money is right: held once, charged once.
+measurement), KIE saw exactly one createTask for the job, and the money is right: held once, charged once.
 """
 from __future__ import annotations
 
