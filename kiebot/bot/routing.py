@@ -21,12 +21,12 @@ class CallbackPrefixes(Filter):
     """Callback data packed by one of `classes` (its prefix before the separator)."""
 
     def __init__(self, classes: set[type[CallbackData]]) -> None:
-        self.prefixes = {(cls.__prefix__, cls.__separator__) for cls in classes}
+        self.bare = {cls.__prefix__ for cls in classes}  # a class without fields packs to its prefix alone
+        self.heads = tuple(cls.__prefix__ + cls.__separator__ for cls in classes)
 
     async def __call__(self, query: CallbackQuery) -> bool:
         data = query.data
-        return data is not None and any(data.startswith(prefix + sep) or data == prefix
-                                        for prefix, sep in self.prefixes)
+        return data is not None and (data.startswith(self.heads) or data in self.bare)
 
 
 class IsCommand(Filter):
