@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
@@ -20,6 +19,7 @@ from kiebot.bot.i18n import LANGUAGES, Translator
 from kiebot.bot.middlewares import LogContext, OfferedCatalogMiddleware, PrivateChatsOnly, UserMiddleware
 from kiebot.bot.pace import Paces
 from kiebot.bot.responses import KeepResponseTypes
+from kiebot.bot.session import JsonBodySession
 from kiebot.config import Settings
 from kiebot.store.fsm import SqlStorage
 
@@ -30,7 +30,7 @@ COMMANDS = ("start", "models", "balance", "topup", "history", "promo", "language
 def create_bot(settings: Settings, paces: Paces | None = None) -> Bot:
     """`paces`: the turns shared by replicas (Redis); None: this process's own, at the configured rates."""
     assert settings.bot_token is not None
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session = JsonBodySession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
     session.middleware(KeepResponseTypes())
     session.middleware(FloodControl(settings.telegram_global_rate, settings.telegram_chat_rate,
                                     settings.telegram_chat_burst, paces=paces))

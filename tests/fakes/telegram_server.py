@@ -251,7 +251,9 @@ class BotApiServer:
         fields: JSON = {}
         files: dict[str, UploadedFile] = {}
         if request.content_type == "application/json":
-            fields.update(await request.json())
+            # As the Bot API server does: a JSON body's fields become strings, nested values JSON text.
+            fields.update({key: value if isinstance(value, str) else json.dumps(value)
+                           for key, value in (await request.json()).items()})
         elif request.method == "POST":
             for key, value in (await request.post()).items():
                 if isinstance(value, web.FileField):
