@@ -23,7 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -50,7 +50,8 @@ def _is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str | URL) -> Path | None:
+    """The database file of a SQLite `url`; None for an in-memory database."""
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -60,7 +61,7 @@ def _sqlite_file(url: str) -> Path | None:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`; extra keyword arguments go to `create_async_engine` (e.g. `connect_args`)."""
     if _is_sqlite(url):
-        path = _sqlite_file(url)
+        path = sqlite_file(url)
         if path is not None:
             path.expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
@@ -151,7 +152,7 @@ async def migrate(url: str | AsyncEngine, revision: str = "head") -> None:
             await conn.run_sync(_upgrade_on_connection, revision)
         return
     if _is_sqlite(url):
-        path = _sqlite_file(url)
+        path = sqlite_file(url)
         if path is not None:
             path.expanduser().parent.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(_upgrade, alembic_config(url), revision)

@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kiebot.store.db import dialect_insert
-from kiebot.store.fsm_table import FsmTable
+from kiebot.store.fsm_table import FsmTable, fsm_table
 from kiebot.store.models import FsmRecord
 
 
@@ -50,7 +50,7 @@ class SqlStorage(BaseStorage):
     """One row per key (built by `key_builder`, default `DefaultKeyBuilder()`), holding both state and data.
 
     No update holds the database while it talks to Telegram: a read is one statement outside any transaction, and
-    so is the write of a row already known (both on the driver itself: `fsm_table.FsmTable`); a write of a row not
+    so is the write of a row already known (both below SQLAlchemy: `fsm_table.FsmTable`); a write of a row not
     read yet reads it (locked) and writes it in one short transaction. Inside `scope()` (one update: `isolation()` opens it with the
     user's lock) a key's row is read at most once, state and data together, and kept up to date by this storage's
     own writes: a write that changes nothing is skipped, and the others are one statement each, never read back.
@@ -67,7 +67,7 @@ class SqlStorage(BaseStorage):
         self.sessionmaker = sessionmaker
         self.key_builder = key_builder or DefaultKeyBuilder()
         # One-statement work (the read of a row, the write of a row already known) needs no transaction.
-        self.table = table or FsmTable(sessionmaker.kw["bind"])
+        self.table = table or fsm_table(sessionmaker.kw["bind"])
 
     @asynccontextmanager
     async def scope(self) -> AsyncIterator[None]:

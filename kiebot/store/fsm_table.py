@@ -1,45 +1,129 @@
-"""The `fsm` table's hot statements (read a row, write a row, delete a row) run on the database driver itself.
+"""The `fsm` table's hot statements (read a row, write a row, delete a row), below SQLAlchemy.
 
 Every update of every user reads its FSM row and most write it back, so these statements set the bot's rate.
-Through SQLAlchemy's async layer a point read cost ~1 ms of CPU on SQLite (five hops to aiosqlite's thread: cursor,
-execute, fetch, close, and the pool's rollback at check-in) and ~0.6 ms on PostgreSQL; on the driver it is one hop
-(~0.1 ms) or one round trip (~0.25 ms) — measured in bench/README.md. Each statement stands alone (no transaction:
-the drivers run in autocommit here), so it is atomic by itself and never holds a lock across anything else.
+Through SQLAlchemy's async layer a point read cost ~1 ms of CPU (on SQLite five hops to aiosqlite's thread; on
+PostgreSQL the pool's checkout and rollback). Here each statement stands alone, in autocommit, so it is atomic by
+itself and never holds a lock across anything else:
 
-The connections are checked out of the application's SQLAlchemy pool once and kept until `close()`, so they carry
-its connect settings (SQLite's pragmas, a PostgreSQL `search_path`) and count against its size. One that fails with
-a connection error is dropped and the statement is run once more on a fresh one (all three are idempotent).
+- PostgreSQL (`PostgresFsmTable`): one asyncpg round trip on a few connections checked out of the application's
+  pool once and kept until `close()` (they carry its `search_path` and count against its size). One that fails with
+  a connection error is dropped and the statement is run once more on a fresh one (all three are idempotent).
+- SQLite (`SqliteFsmTable`): one statement on the database file's own `sqlite3` connection, run right in the event
+  loop: a point read or upsert takes tens of microseconds, less than handing it to a thread and back (and under
+  load that thread also waits for the GIL: `bench/handler_cpu.py` measured 3.7–4.3 → 2.2–3.1 ms per wizard step).
+  It never waits in the loop: under WAL a read never blocks, and a write that finds another connection writing
+  (SQLITE_BUSY, its busy timeout is 0) sleeps asynchronously and tries again, as SQLite's own busy handler would.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-# Kept connections: SQLite has one writer at a time anyway (and reads never wait under WAL); PostgreSQL serves
-# concurrent users' statements side by side.
-CONNECTIONS = {"sqlite": 2, "postgresql": 4}
+from kiebot.store.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_file
 
-_SQL = {
-    "sqlite": {
-        "read": "SELECT state, data FROM fsm WHERE key = ?",
-        "write": "INSERT INTO fsm (key, state, data, updated_at) VALUES (?, ?, ?, CURRENT_TIMESTAMP) "
-                 "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data, "
-                 "updated_at = excluded.updated_at",
-        "delete": "DELETE FROM fsm WHERE key = ?",
-    },
-    "postgresql": {
-        "read": "SELECT state, data FROM fsm WHERE key = $1",
-        "write": "INSERT INTO fsm (key, state, data, updated_at) VALUES ($1, $2, $3, CURRENT_TIMESTAMP) "
-                 "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data, "
-                 "updated_at = excluded.updated_at",
-        "delete": "DELETE FROM fsm WHERE key = $1",
-    },
-}
+# Kept PostgreSQL connections: concurrent users' statements run side by side.
+PG_CONNECTIONS = 4
+
+_READ = "SELECT state, data FROM fsm WHERE key = {0}"
+_WRITE = ("INSERT INTO fsm (key, state, data, updated_at) VALUES ({0}, {1}, {2}, CURRENT_TIMESTAMP) "
+          "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data, "
+          "updated_at = excluded.updated_at")
+_DELETE = "DELETE FROM fsm WHERE key = {0}"
+
+
+def fsm_table(engine: AsyncEngine) -> FsmTable:
+    """The table's statements for `engine`'s database."""
+    if engine.dialect.name == "postgresql":
+        return PostgresFsmTable(engine)
+    if engine.dialect.name == "sqlite":
+        return SqliteFsmTable(engine)
+    raise NotImplementedError(f"unsupported database dialect {engine.dialect.name!r}")
+
+
+class FsmTable:
+    """`read(key)` → (state, data) or None; `write(key, state, data)` (an upsert); `delete(key)`.
+
+    `observe`, when set, hears the first word of each statement run (tests and the bench count them)."""
+
+    placeholders: tuple[str, str, str]
+
+    def __init__(self) -> None:
+        self.observe: Callable[[str], None] | None = None
+        self._read, self._write, self._delete = (sql.format(*self.placeholders) for sql in (_READ, _WRITE, _DELETE))
+
+    async def read(self, key: str) -> tuple[str | None, dict[str, Any]] | None:
+        rows = await self._statement("SELECT", self._read, (key,), fetch=True)
+        if not rows:
+            return None
+        state, data = rows[0][0], rows[0][1]
+        if isinstance(data, str | bytes):
+            data = json.loads(data)
+        return state, dict(data or {})
+
+    async def write(self, key: str, state: str | None, data: dict[str, Any]) -> None:
+        await self._statement("INSERT", self._write, (key, state, json.dumps(data)))
+
+    async def delete(self, key: str) -> None:
+        await self._statement("DELETE", self._delete, (key,))
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def _statement(self, word: str, sql: str, params: tuple[Any, ...], *, fetch: bool = False) -> Any:
+        if self.observe is not None:
+            self.observe(word)
+        return await self._run(sql, params, fetch)
+
+    async def _run(self, sql: str, params: tuple[Any, ...], fetch: bool) -> Any:
+        raise NotImplementedError
+
+
+class SqliteFsmTable(FsmTable):
+    placeholders = ("?", "?", "?")
+    # Between tries of a write that found the database locked (doubling), and how long to keep trying.
+    FIRST_RETRY_S, LAST_RETRY_S = 0.001, 0.05
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__()
+        path = sqlite_file(engine.url)
+        if path is None:
+            raise NotImplementedError("the fsm table needs a SQLite database file (not an in-memory database)")
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            # Autocommit; the file is already in WAL mode (the engine's connections set it, and it persists).
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA busy_timeout = 0")
+            db.execute("PRAGMA synchronous = NORMAL")
+            self._db = db
+        return self._db
+
+    async def _run(self, sql: str, params: tuple[Any, ...], fetch: bool) -> Any:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        pause = self.FIRST_RETRY_S
+        while True:
+            try:
+                with contextlib.closing(self._connection().execute(sql, params)) as cursor:
+                    return cursor.fetchall()
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or loop.time() > give_up:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, self.LAST_RETRY_S)
+
+    async def close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            db.close()
 
 
 def _connection_errors() -> tuple[type[BaseException], ...]:
@@ -58,38 +142,16 @@ def _closed(driver: Any) -> bool:
     return bool(is_closed()) if callable(is_closed) else False
 
 
-class FsmTable:
-    """`read(key)` → (state, data) or None; `write(key, state, data)` (an upsert); `delete(key)`.
-
-    `observe`, when set, hears the first word of each statement run (tests and the bench count them)."""
+class PostgresFsmTable(FsmTable):
+    placeholders = ("$1", "$2", "$3")
 
     def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__()
         self.engine = engine
-        self.dialect = engine.dialect.name
-        if self.dialect not in _SQL:
-            raise NotImplementedError(f"unsupported database dialect {self.dialect!r}")
-        self.sql = _SQL[self.dialect]
-        self.observe: Callable[[str], None] | None = None
-        self._size = CONNECTIONS[self.dialect]
         self._idle: list[tuple[AsyncConnection, Any]] = []
         self._open = 0
         self._freed = asyncio.Condition()
         self._errors = _connection_errors()
-
-    async def read(self, key: str) -> tuple[str | None, dict[str, Any]] | None:
-        rows = await self._run("SELECT", self.sql["read"], (key,), fetch=True)
-        if not rows:
-            return None
-        state, data = rows[0][0], rows[0][1]
-        if isinstance(data, str | bytes):
-            data = json.loads(data)
-        return state, dict(data or {})
-
-    async def write(self, key: str, state: str | None, data: dict[str, Any]) -> None:
-        await self._run("INSERT", self.sql["write"], (key, state, json.dumps(data)))
-
-    async def delete(self, key: str) -> None:
-        await self._run("DELETE", self.sql["delete"], (key,))
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
@@ -97,15 +159,12 @@ class FsmTable:
             self._open -= 1
             await conn.close()
 
-    # ----------------------------------------------------------------- statements
-
-    async def _run(self, word: str, sql: str, params: tuple[Any, ...], *, fetch: bool = False) -> Any:
-        if self.observe is not None:
-            self.observe(word)
+    async def _run(self, sql: str, params: tuple[Any, ...], fetch: bool) -> Any:
         for attempt in (1, 2):
             conn, driver = await self._take()
             try:
-                result = await self._execute(driver, sql, params, fetch)
+                run: Callable[..., Awaitable[Any]] = driver.fetch if fetch else driver.execute
+                result = await run(sql, *params)
             except Exception as exc:
                 if not (isinstance(exc, self._errors) or _closed(driver)):
                     await self._give_back(conn, driver)  # the statement failed, the connection is fine
@@ -121,17 +180,11 @@ class FsmTable:
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _execute(self, driver: Any, sql: str, params: tuple[Any, ...], fetch: bool) -> Any:
-        if self.dialect == "sqlite":  # aiosqlite: one hop to its thread, the cursor made and closed there
-            return await driver.execute_fetchall(sql, params)
-        run: Callable[..., Awaitable[Any]] = driver.fetch if fetch else driver.execute  # asyncpg: one round trip
-        return await run(sql, *params)
-
     # ----------------------------------------------------------------- connections
 
     async def _take(self) -> tuple[AsyncConnection, Any]:
         async with self._freed:
-            while not self._idle and self._open >= self._size:
+            while not self._idle and self._open >= PG_CONNECTIONS:
                 await self._freed.wait()
             if self._idle:
                 return self._idle.pop()

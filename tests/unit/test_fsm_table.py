@@ -6,7 +6,8 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from kiebot.store.fsm_table import CONNECTIONS, FsmTable
+from kiebot.store.db import create_engine
+from kiebot.store.fsm_table import PG_CONNECTIONS, PostgresFsmTable, SqliteFsmTable, fsm_table
 from tests.store_fixtures import StoreDB, store_db  # noqa: F401
 
 
@@ -18,7 +19,7 @@ async def _row(store_db: StoreDB, key: str) -> tuple[str | None, str] | None:
 
 
 async def test_a_row_is_written_read_and_deleted_each_by_one_committed_statement(store_db: StoreDB) -> None:
-    table = FsmTable(store_db.engine)
+    table = fsm_table(store_db.engine)
     seen: list[str] = []
     table.observe = seen.append
     try:
@@ -38,21 +39,64 @@ async def test_a_row_is_written_read_and_deleted_each_by_one_committed_statement
 
 
 async def test_concurrent_statements_share_a_few_kept_connections(store_db: StoreDB) -> None:
-    table = FsmTable(store_db.engine)
+    table = fsm_table(store_db.engine)
     try:
         await asyncio.gather(*(table.write(f"user:{i}", "S", {"i": i}) for i in range(30)))
         rows = await asyncio.gather(*(table.read(f"user:{i}") for i in range(30)))
         assert rows == [("S", {"i": i}) for i in range(30)]
-        assert table._open <= CONNECTIONS[store_db.kind] and len(table._idle) == table._open
+        if isinstance(table, PostgresFsmTable):
+            assert table._open <= PG_CONNECTIONS and len(table._idle) == table._open
+        else:
+            assert isinstance(table, SqliteFsmTable) and table._db is not None  # its one connection
     finally:
         await table.close()
-    assert table._open == 0
+    if isinstance(table, PostgresFsmTable):
+        assert table._open == 0
+
+
+async def test_a_sqlite_write_waits_for_another_writer_without_blocking_the_loop(store_db: StoreDB) -> None:
+    if store_db.kind != "sqlite":
+        pytest.skip("SQLite's one write lock")
+    table = fsm_table(store_db.engine)
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    ticker = asyncio.create_task(ticking())
+    try:
+        async with store_db.engine.connect() as other:
+            # The application's engine begins with BEGIN IMMEDIATE: this connection holds the write lock.
+            await other.execute(text("INSERT INTO fsm (key, state, data, updated_at) "
+                                     "VALUES ('other', 'S', '{}', CURRENT_TIMESTAMP)"))
+            write = asyncio.create_task(table.write("k", "S", {"a": 1}))
+            await asyncio.sleep(0.2)
+            assert not write.done() and ticks >= 10  # it waits, and the loop goes on meanwhile
+            assert await table.read("other") is None  # readers never wait (WAL) and see only what is committed
+            await other.commit()
+        await asyncio.wait_for(write, 5)
+        assert await table.read("k") == ("S", {"a": 1}) and await table.read("other") == ("S", {})
+    finally:
+        ticker.cancel()
+        await table.close()
+
+
+async def test_an_in_memory_sqlite_database_is_refused_with_a_reason() -> None:
+    engine = create_engine("sqlite+aiosqlite:///:memory:")
+    try:
+        with pytest.raises(NotImplementedError, match="file"):
+            fsm_table(engine)
+    finally:
+        await engine.dispose()
 
 
 async def test_a_connection_the_server_dropped_is_replaced_and_the_statement_run_again(store_db: StoreDB) -> None:
     if store_db.kind != "postgresql":
         pytest.skip("server connections: PostgreSQL only")
-    table = FsmTable(store_db.engine)
+    table = fsm_table(store_db.engine)
     try:
         await table.write("k", "S", {"a": 1})
         (conn, driver), = table._idle
