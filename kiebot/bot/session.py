@@ -3,9 +3,10 @@ orjson.
 
 aiogram builds an aiohttp `FormData` for every call (a multipart writer with a fresh boundary, then url-encoding,
 with each nested object such as a keyboard dumped to a string first). Telegram accepts `application/json` bodies
-just as well, and a dict dumped once by orjson costs a fraction of that: `bench/handler_cpu.py --http` measures a
-Bot API call from the bot's side (figures in bench/README.md). A call that uploads a file still goes as
-multipart form data, the one form Telegram takes files in.
+just as well, and a dict dumped once by orjson costs a fraction of that. Telegram's answer echoes the keyboard of
+each message sent or edited; the bot never reads it back, so it is dropped before aiogram builds objects from the
+answer. `bench/bot_call_cpu.py` measures a call from the bot's side (figures in bench/README.md). A call that
+uploads a file still goes as multipart form data, the one form Telegram takes files in.
 """
 from __future__ import annotations
 

@@ -209,7 +209,7 @@ granted = Granted { $amount } 💎 to { $user_id }. Their balance: { $balance } 
 
 ## Operator alerts
 alert-kie-credits = ⚠️ The KIE account is out of credits: new generations are paused. Top up the KIE account.
-alert-model-disabled = ⚠️ KIE disabled the model { $model }: it is no longer offered, and its jobs were refunded.
+alert-model-disabled = ⚠️ KIE disabled the model { $model }: it is no longer offered. Jobs that had not reached KIE are refunded; tasks already running there finish and are delivered.
 alert-kie-auth = ⚠️ KIE refused a task with code { $code }: check the KIE API key.
 alert-kie-polling = ⚠️ Checking task status at KIE fails with code { $code }.
 alert-orphan-task = ⚠️ KIE task { $task } ran for job #{ $job } (user { $user_id }, { $model }) after the job was settled: its KIE credits were spent; the user was not charged and got nothing.
