@@ -10,7 +10,7 @@ itself and never holds a lock across anything else:
   a connection error is dropped and the statement is run once more on a fresh one (all three are idempotent).
 - SQLite (`SqliteFsmTable`): one statement on the database file's own `sqlite3` connection, run right in the event
   loop: a point read or upsert takes tens of microseconds, less than handing it to a thread and back (and under
-  load that thread also waits for the GIL: `bench/handler_cpu.py` measured 3.7–4.3 → 2.2–3.1 ms per wizard step).
+  load that thread also waits for the GIL: `bench/handler_cpu.py` measured 3.9–4.1 → 2.7–3.7 ms per wizard step).
   It never waits in the loop: under WAL a read never blocks, and a write that finds another connection writing
   (SQLITE_BUSY, its busy timeout is 0) sleeps asynchronously and tries again, as SQLite's own busy handler would.
 """
