@@ -9,6 +9,7 @@ anyway because every write that matters checks the lease or the job's state.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -28,15 +29,18 @@ class Heartbeat:
         self.owner = owner
         self.lease = timedelta(seconds=lease_seconds)
         self.clock = clock
-        self._held: set[int] = set()
+        # Job id → the number of its current hold: a job released and claimed again while a beat's UPDATE was on
+        # its way is a new hold, which that beat did not see and must not call lost.
+        self._held: dict[int, int] = {}
+        self._holds = itertools.count(1)
         self._lost: set[int] = set()
 
     def hold(self, job_id: int) -> None:
-        self._held.add(job_id)
+        self._held[job_id] = next(self._holds)
         self._lost.discard(job_id)
 
     def drop(self, job_id: int) -> None:
-        self._held.discard(job_id)
+        self._held.pop(job_id, None)
         self._lost.discard(job_id)
 
     def lost(self, job_id: int) -> bool:
@@ -44,13 +48,14 @@ class Heartbeat:
 
     async def renew(self) -> set[int]:
         """Renew every held lease; returns the ids found lost by this beat."""
-        ids = sorted(self._held)
-        if not ids:
+        beat = dict(self._held)
+        if not beat:
             return set()
         async with self.sessionmaker() as session:
-            kept = await job_repo.renew_leases(session, self.owner, ids, self.clock() + self.lease)
+            kept = await job_repo.renew_leases(session, self.owner, sorted(beat), self.clock() + self.lease)
             await session.commit()
-        lost = (set(ids) - kept) & self._held  # a step that ended meanwhile gave its lease back: not lost
+        # Not lost: a step that ended meanwhile (it gave its lease back), or one that ended and was claimed again.
+        lost = {job_id for job_id, hold in beat.items() if job_id not in kept and self._held.get(job_id) == hold}
         if lost:
             log.warning("worker %s lost the lease on jobs %s", self.owner, sorted(lost))
         self._lost |= lost

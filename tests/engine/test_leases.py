@@ -144,3 +144,33 @@ async def test_a_job_caught_before_its_create_task_was_sent_is_started_again(db_
     done = await run_until(engine, clock, db_sessionmaker, job_id, (JobState.DONE,))
     assert done.charged == 8 and len(kie.created) == 1 and notifier.delivered == [(job_id, [URL])]
     assert await money(db_sessionmaker) == (92, 0)
+
+
+async def test_a_job_released_and_claimed_again_during_a_beat_is_not_called_lost(monkeypatch, clock) -> None:
+    """The beat's UPDATE ran after the step gave the lease back and before the next claim took it again: it did not
+    renew that lease, but the new hold is not the one the beat saw."""
+    from kiebot.engine import leases
+
+    class Session:
+        async def __aenter__(self) -> Session:
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            return None
+
+        async def commit(self) -> None:
+            return None
+
+    heartbeat = leases.Heartbeat(lambda: Session(), "worker-a", 25, clock)  # type: ignore[arg-type]
+    heartbeat.hold(1)
+    heartbeat.hold(2)
+
+    async def renew_leases(session: object, owner: str, job_ids: list[int], until: object) -> set[int]:
+        assert job_ids == [1, 2]
+        heartbeat.drop(1)  # job 1's step ends and gives its lease back...
+        heartbeat.hold(1)  # ...and the next claim takes it again, after this UPDATE found it free
+        return set()  # neither lease was renewed: job 2's was really taken by someone else
+
+    monkeypatch.setattr(leases.job_repo, "renew_leases", renew_leases)
+    assert await heartbeat.renew() == {2}
+    assert not heartbeat.lost(1) and heartbeat.lost(2)
