@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from kiebot.store.db import create_engine
 from kiebot.store.fsm_table import PG_CONNECTIONS, PostgresFsmTable, SqliteFsmTable, fsm_table
-from tests.store_fixtures import StoreDB, store_db  # noqa: F401
+from tests.store_fixtures import StoreDB, sqlite_db, store_db  # noqa: F401
 
 
 async def _row(store_db: StoreDB, key: str) -> tuple[str | None, str] | None:
@@ -54,10 +54,8 @@ async def test_concurrent_statements_share_a_few_kept_connections(store_db: Stor
         assert table._open == 0
 
 
-async def test_a_sqlite_write_waits_for_another_writer_without_blocking_the_loop(store_db: StoreDB) -> None:
-    if store_db.kind != "sqlite":
-        pytest.skip("SQLite's one write lock")
-    table = fsm_table(store_db.engine)
+async def test_a_sqlite_write_waits_for_another_writer_without_blocking_the_loop(sqlite_db: StoreDB) -> None:
+    table = fsm_table(sqlite_db.engine)
     ticks = 0
 
     async def ticking() -> None:
@@ -68,7 +66,7 @@ async def test_a_sqlite_write_waits_for_another_writer_without_blocking_the_loop
 
     ticker = asyncio.create_task(ticking())
     try:
-        async with store_db.engine.connect() as other:
+        async with sqlite_db.engine.connect() as other:
             # The application's engine begins with BEGIN IMMEDIATE: this connection holds the write lock.
             await other.execute(text("INSERT INTO fsm (key, state, data, updated_at) "
                                      "VALUES ('other', 'S', '{}', CURRENT_TIMESTAMP)"))
