@@ -87,8 +87,7 @@ class TelegramNotifier:
         ahead = balance = None
         if job.state == JobState.WAITING:
             async with self.reader() as session:
-                if await job_repo.count_active(session, job.user_id) >= self.settings.max_active_per_user:
-                    ahead = await job_repo.position_in_line(session, job)
+                ahead = await job_repo.own_line(session, job, self.settings.max_active_per_user)
         elif job.state in (JobState.DONE, JobState.FAILED):  # settled: say what the balance is now
             balance = (await self.accounts.get(job.user_id)).balance
         tr = self.translator.bind(job.language)

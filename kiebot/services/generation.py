@@ -147,8 +147,7 @@ class GenerationService:
             if job is None:
                 return result
             job.status_message_id = status_message_id
-            at_limit = await job_repo.count_active(session, user_id) >= self.max_active_per_user
-            ahead = await job_repo.position_in_line(session, job) if at_limit else None
+            ahead = await job_repo.own_line(session, job, self.max_active_per_user)
             return replace(result, job=None, started=Started(job.id, job.price, ahead))
 
     async def _start_batch(self, model: ModelSpec, draft: Draft, *, user_id: int, chat_id: int, language: str,

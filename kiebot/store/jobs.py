@@ -298,24 +298,24 @@ async def done_jobs_of(session: AsyncSession, user_id: int, model_ids: tuple[str
     return list((await session.execute(stmt.order_by(Job.id.desc()).limit(limit))).scalars())
 
 
-async def count_active(session: AsyncSession, user_id: int) -> int:
-    """Jobs of the user in submitting/running/delivering."""
-    stmt = select(func.count(Job.id)).where(Job.user_id == user_id, Job.state.in_([s.value for s in ACTIVE_STATES]))
-    return int(await session.scalar(stmt) or 0)
-
-
 async def count_open(session: AsyncSession, user_id: int) -> int:
     """Jobs of the user not finished yet (waiting included)."""
     stmt = select(func.count(Job.id)).where(Job.user_id == user_id, Job.state.in_([s.value for s in OPEN_STATES]))
     return int(await session.scalar(stmt) or 0)
 
 
-async def position_in_line(session: AsyncSession, job: Job) -> int:
-    """How many waiting jobs of the same user are ahead of `job` (0: next to start)."""
-    stmt = select(func.count(Job.id)).where(
-        Job.user_id == job.user_id, Job.state == JobState.WAITING.value, Job.id < job.id
-    )
-    return int(await session.scalar(stmt) or 0)
+async def own_line(session: AsyncSession, job: Job, max_active_per_user: int, now: datetime | None = None) -> int | None:
+    """Where `job` stands among its own user's jobs: None when one of the user's MAX_ACTIVE_PER_USER slots is free
+    for it, else how many of the user's jobs must still get a slot before it (0: it is next).
+
+    Ahead of it: the user's other jobs that take a slot (`_taking_slot`: a worker may be starting one that still
+    reads `waiting`) and the user's older waiting jobs no worker has taken yet, which get slots first."""
+    now = now or utcnow()
+    taking = and_(Job.id != job.id, _taking_slot(now))
+    older_untaken = and_(Job.id < job.id, Job.state == JobState.WAITING.value, _lease_free(now))
+    stmt = select(func.count(Job.id)).where(Job.user_id == job.user_id, or_(taking, older_untaken))
+    before = int(await session.scalar(stmt) or 0)
+    return before - max_active_per_user if before >= max_active_per_user else None
 
 
 async def line_position(session: AsyncSession, job_id: int, max_active_per_user: int, now: datetime) -> int | None:

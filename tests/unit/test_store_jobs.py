@@ -77,8 +77,8 @@ async def test_claim_respects_slots_and_leases(db_session) -> None:  # type: ign
     b_job = await _job(s, b, "b0", now=T0)
     later = await _job(s, b, "b-later", now=T0 + timedelta(hours=1))
     await s.commit()
-    assert await jobs.position_in_line(s, a_jobs[3]) == 3
-    assert await jobs.position_in_line(s, a_jobs[0]) == 0
+    # Nothing started yet: with 2 slots the oldest two get them, and the 4th waits behind the 3rd.
+    assert [await jobs.own_line(s, j, 2, now=T0) for j in a_jobs] == [None, None, 0, 1]
 
     now = T0 + timedelta(minutes=1)
     got = await jobs.claim_due(s, "w1", now, lease_seconds=30, limit=10, max_active_per_user=2)
@@ -99,7 +99,9 @@ async def test_claim_respects_slots_and_leases(db_session) -> None:  # type: ign
     assert await jobs.release_lease(s, a_jobs[0].id, "w1")
     assert await jobs.release_lease(s, a_jobs[1].id, "w1")  # a waiting job given back
     await s.commit()
-    assert await jobs.count_active(s, a) == 1 and await jobs.count_open(s, a) == 4
+    assert await jobs.count_open(s, a) == 4
+    # a_jobs[0] runs and [1] was given back: [3] waits behind [1] and [2] for a's second slot.
+    assert await jobs.own_line(s, a_jobs[3], 2, now=now) == 1
     assert (await jobs.get_job_by_task(s, "t-1")).id == a_jobs[0].id
 
     # a has one running job: one more slot, the oldest free waiting job takes it; the running job is due again
