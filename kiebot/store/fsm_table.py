@@ -115,7 +115,9 @@ class SqliteFsmTable(FsmTable):
                 with contextlib.closing(self._connection().execute(sql, params)) as cursor:
                     return cursor.fetchall()
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or loop.time() > give_up:
+                # The primary code (the low byte): SQLite also says SQLITE_BUSY_RECOVERY, _SNAPSHOT… when it is busy.
+                busy = (exc.sqlite_errorcode & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or loop.time() > give_up:
                     raise
             await asyncio.sleep(pause)
             pause = min(2 * pause, self.LAST_RETRY_S)

@@ -110,3 +110,30 @@ async def test_a_connection_the_server_dropped_is_replaced_and_the_statement_run
         assert fresh.get_server_pid() != pid
     finally:
         await table.close()
+
+
+async def test_a_sqlite_busy_variant_is_waited_out_too(sqlite_db: StoreDB, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite reports some busy moments by extended codes (opening while another connection recovers the WAL:
+    SQLITE_BUSY_RECOVERY); they are waited out like plain SQLITE_BUSY."""
+    import sqlite3
+
+    from kiebot.store.fsm_table import SqliteFsmTable
+
+    table = fsm_table(sqlite_db.engine)
+    opened = SqliteFsmTable._connection
+    tries = 0
+
+    def busy_once(self: SqliteFsmTable) -> sqlite3.Connection:
+        nonlocal tries
+        tries += 1
+        if tries == 1:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = sqlite3.SQLITE_BUSY_RECOVERY
+            raise error
+        return opened(self)
+
+    monkeypatch.setattr(SqliteFsmTable, "_connection", busy_once)
+    try:
+        assert await table.read("k") is None and tries == 2
+    finally:
+        await table.close()
