@@ -23,12 +23,17 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kiebot.store.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_file
 
 # Kept PostgreSQL connections: concurrent users' statements run side by side.
 PG_CONNECTIONS = 4
+# A PostgreSQL connection that fails with these is gone. InternalClientError: the protocol was caught mid-way (a
+# server ending the connection while a statement starts).
+_CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                      asyncpg.exceptions.InternalClientError)
 
 _READ = "SELECT state, data FROM fsm WHERE key = {0}"
 _WRITE = ("INSERT INTO fsm (key, state, data, updated_at) VALUES ({0}, {1}, {2}, CURRENT_TIMESTAMP) "
@@ -128,22 +133,6 @@ class SqliteFsmTable(FsmTable):
             db.close()
 
 
-def _connection_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [OSError, ConnectionError]
-    try:
-        import asyncpg
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        return tuple(errors)
-    # InternalClientError: the protocol was caught mid-way (a server ending the connection while a statement starts).
-    return (*errors, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
-
-
-def _closed(driver: Any) -> bool:
-    """asyncpg knows when its connection is gone (aiosqlite's never goes while the process lives)."""
-    is_closed = getattr(driver, "is_closed", None)
-    return bool(is_closed()) if callable(is_closed) else False
-
-
 class PostgresFsmTable(FsmTable):
     placeholders = ("$1", "$2", "$3")
 
@@ -153,7 +142,6 @@ class PostgresFsmTable(FsmTable):
         self._idle: list[tuple[AsyncConnection, Any]] = []
         self._open = 0
         self._freed = asyncio.Condition()
-        self._errors = _connection_errors()
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
@@ -168,7 +156,7 @@ class PostgresFsmTable(FsmTable):
                 run: Callable[..., Awaitable[Any]] = driver.fetch if fetch else driver.execute
                 result = await run(sql, *params)
             except Exception as exc:
-                if not (isinstance(exc, self._errors) or _closed(driver)):
+                if not (isinstance(exc, _CONNECTION_ERRORS) or driver.is_closed()):
                     await self._give_back(conn, driver)  # the statement failed, the connection is fine
                     raise
                 await self._drop(conn)
