@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -14,6 +15,7 @@ from fluent.runtime.types import fluent_number
 log = logging.getLogger(__name__)
 LANGUAGES = ("ru", "en")
 Translate = Callable[..., str]
+FORMATTED_KEPT = 4096  # formatted texts kept, least recently used dropped first
 
 
 class Translator:
@@ -21,14 +23,31 @@ class Translator:
         self.default_language = default_language
         self._bundles = {lang: _load_bundle(lang) for lang in LANGUAGES}
         self._plain: dict[tuple[str, str], str] = {}  # texts without parameters, formatted once (button labels…)
+        # Texts with parameters repeat too (a step's header, "default: 1:1"); formatting one with Fluent costs more
+        # than the rest of a wizard step's screen, so the last few thousand are kept.
+        self._formatted: OrderedDict[Hashable, str] = OrderedDict()
 
     def get(self, lang: str, key: str, **params: Any) -> str:
-        if not params and (text := self._plain.get((lang, key))) is not None:
-            return text
-        text = self._format(lang, key, params)
         if not params:
-            self._plain[(lang, key)] = text
+            if (text := self._plain.get((lang, key))) is None:
+                text = self._plain[(lang, key)] = self._format(lang, key, params)
+            return text
+        cache_key = (lang, key, *params.items())
+        try:
+            text = self._formatted[cache_key]
+        except KeyError:
+            text = self._format(lang, key, params)
+            self._remember(cache_key, text)
+        except TypeError:  # a parameter that cannot be a key (none of ours today): formatted every time
+            return self._format(lang, key, params)
+        else:
+            self._formatted.move_to_end(cache_key)
         return text
+
+    def _remember(self, cache_key: Hashable, text: str) -> None:
+        self._formatted[cache_key] = text
+        if len(self._formatted) > FORMATTED_KEPT:
+            self._formatted.popitem(last=False)
 
     def _format(self, lang: str, key: str, params: dict[str, Any]) -> str:
         bundle = self._bundles.get(lang) or self._bundles[self.default_language]

@@ -63,3 +63,26 @@ def test_catalog_texts_are_translated() -> None:
 def test_language_follows_choice_then_telegram_then_default(telegram: str | None, chosen: str | None, expected: str) -> None:
     assert Translator("ru").resolve_language(chosen, telegram) == expected
     assert set(LANGUAGES) == {"ru", "en"}
+
+
+def test_a_formatted_text_is_kept_per_language_and_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh = Translator()
+    formatted: list[tuple[str, str]] = []
+    real = fresh._format
+    monkeypatch.setattr(fresh, "_format", lambda lang, key, params: formatted.append((lang, key)) or real(lang, key, params))
+
+    first = fresh.get("en", "step-header", model="Flux", number=1, total=3)
+    assert fresh.get("en", "step-header", model="Flux", number=1, total=3) == first
+    assert formatted == [("en", "step-header")]
+    assert fresh.get("en", "step-header", model="Flux", number=2, total=3) != first
+    assert fresh.get("ru", "step-header", model="Flux", number=1, total=3) != first
+    assert len(formatted) == 3
+
+
+def test_the_kept_texts_are_bounded_and_odd_parameters_still_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kiebot.bot.i18n.FORMATTED_KEPT", 3)
+    fresh = Translator()
+    for number in range(10):
+        assert "10" in fresh.get("en", "step-header", model="Flux", number=number, total=10)
+    assert len(fresh._formatted) == 3
+    assert "Flux" in fresh.get("en", "step-header", model="Flux", number=[1], total=10)  # unhashable: no cache
